@@ -1,0 +1,11 @@
+# marlin_jit_set_warnings(target): the project's warning and sanitizer flags, applied per target (never globally).
+function(marlin_jit_set_warnings target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wno-sign-conversion)
+  if(MARLIN_JIT_WERROR)
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
+  if(MARLIN_JIT_SANITIZE)
+    target_compile_options(${target} PRIVATE -fsanitize=${MARLIN_JIT_SANITIZE} -fno-omit-frame-pointer)
+    target_link_options(${target} PRIVATE -fsanitize=${MARLIN_JIT_SANITIZE})
+  endif()
+endfunction()

@@ -1,0 +1,11 @@
+// Library and toolkit versions, for `marlin-jit info` and bug reports. Needs no GPU.
+#pragma once
+
+#include <string>
+
+namespace marlin_jit {
+
+std::string library_version();  // "0.1.0"
+std::string nvrtc_version();    // "13.0", from the NVRTC library actually loaded
+
+}  // namespace marlin_jit

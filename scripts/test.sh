@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The README's test command: configure, build (warnings as errors) and run every CPU, CLI and reliability test.
+# Usage: scripts/test.sh [preset]   (preset: gcc (default) or clang-libcxx). On a GPU machine, the gpu label runs too.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+preset=${1:-gcc}
+cmake --preset "$preset" -DMARLIN_JIT_BUILD_TESTS=ON -DMARLIN_JIT_WERROR=ON >/dev/null
+cmake --build --preset "$preset" -j "$(nproc)"
+ctest --preset "$preset" -j "$(nproc)" --timeout 600
