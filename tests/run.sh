@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's test command: configure, build (warnings as errors) and run every CPU, CLI and reliability test.
-# Usage: scripts/test.sh [preset]   (preset: gcc (default) or clang-libcxx). On a GPU machine, the gpu label runs too.
+# Usage: tests/run.sh [preset]   (preset: gcc (default) or clang-libcxx). On a GPU machine, the gpu label runs too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 preset=${1:-gcc}
