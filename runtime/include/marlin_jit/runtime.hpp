@@ -24,6 +24,8 @@ struct RuntimeOptions {
   std::optional<std::filesystem::path> template_dir;
   // Unset: MARLIN_JIT_CACHE_MAX_BYTES, else 2 GiB.
   std::optional<std::uint64_t> cache_max_bytes;
+  // Searched after cache_dir, in order, and never written (e.g. a cache prebuilt by `marlin-jit precompile`).
+  std::vector<std::filesystem::path> read_only_cache_dirs;
 };
 
 // What to instantiate: a template header (relative to the template root) and a name expression, for a target.
@@ -94,15 +96,25 @@ class Runtime {
 
   // Compile or find the cubin. Needs no GPU. May compile (seconds); takes a per-key lock shared with other
   // processes, so 8 processes asking for the same missing kernel compile it once.
+  // Throws ConfigError (rule "kernel_request") for a malformed request or a missing entry header, before any work.
   CompiledKernel compile(const KernelRequest& request);
+
+  // The cubin from memory or disk, or nullopt; never compiles, never throws for cache damage.
+  std::optional<CompiledKernel> lookup(const KernelRequest& request);
 
   // compile(), then load for the calling thread's current CUDA device (its primary context if none is current)
   // and raise the kernel's dynamic shared memory limit to `max_dynamic_shared_bytes`. Memory-layer hits after
-  // the first call on a device take one shared lock and touch no disk.
+  // the first call on a device take one shared lock and touch no disk (with an override template folder, the
+  // headers are re-read to recompute the key, so an edited header is picked up). Throws DriverError without a
+  // driver or device, before compiling. Handles stay valid as long as this Runtime lives.
   KernelHandle get_kernel(const KernelRequest& request, unsigned max_dynamic_shared_bytes = 0);
 
+  // memory_hits, disk_hits, compiles and compile_seconds count this Runtime's calls; damaged_entries is the
+  // cache folder's cumulative count; entries and bytes come from a scan of the folder.
   CacheStatistics cache_statistics() const;
   const std::filesystem::path& cache_dir() const;
+  // The override template folder in use, or nullopt for the embedded templates.
+  const std::optional<std::filesystem::path>& template_dir() const;
 
   struct Impl;
 

@@ -1,0 +1,162 @@
+// Kernel developer's probe: builds the GEMM templates with nvcc directly (no runtime, no cache) and checks them
+// against a float64 CPU reference, then times them against cuBLAS. For quick device iterations on the kernel;
+// the product path (NVRTC + cache) is covered by tests/gpu and bench/bench_gemm.
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "marlin_jit/entry/dense_gemm.cuh"
+#include "marlin_jit/entry/nvfp4_prep.cuh"
+#include "ops/gemm_plan.hpp"
+#include "dispatch/tile_select.hpp"
+
+using namespace marlin_jit;
+using kernels::GemmParams;
+
+#define CK(x) do { cudaError_t e_ = (x); if (e_ != cudaSuccess) { std::printf("CUDA %s at %s:%d\n", cudaGetErrorString(e_), __FILE__, __LINE__); std::exit(1); } } while (0)
+
+static double e2m1(int c) { static const double v[8] = {0, .5, 1, 1.5, 2, 3, 4, 6}; return (c & 8) ? -v[c & 7] : v[c & 7]; }
+static double e4m3(int c) { int e = (c >> 3) & 15, m = c & 7; double v = e == 0 ? std::ldexp(m, -9) : std::ldexp(8 + m, e - 10); return (c & 0x80) ? -v : v; }
+static uint16_t to_bits(float f, bool bf16) {
+  if (bf16) { uint32_t u; std::memcpy(&u, &f, 4); u += 0x7FFF + ((u >> 16) & 1); return uint16_t(u >> 16); }
+  __half h = __float2half_rn(f); uint16_t b; std::memcpy(&b, &h, 2); return b;
+}
+static double from_bits(uint16_t b, bool bf16) {
+  if (bf16) { uint32_t u = uint32_t(b) << 16; float f; std::memcpy(&f, &u, 4); return f; }
+  __half h; std::memcpy(&h, &b, 2); return __half2float(h);
+}
+
+template <typename T, int Th, int Mb, int Nb, int Kb, int St>
+void launch(const GemmParams& p, const ops::GemmPlan& plan, cudaStream_t s) {
+  auto kernel = kernels::dense_gemm<T, kernels::QuantKind::nvfp4, 16, Th, Mb, Nb, Kb, St>;
+  CK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, plan.shared_bytes));
+  kernel<<<dim3(plan.m_chunks, plan.n_tiles, plan.splits), Th, plan.shared_bytes, s>>>(p);
+}
+
+template <typename T>
+bool dispatch_launch(const GemmParams& p, const ops::GemmPlan& plan, cudaStream_t s) {
+  const TileConfig& t = plan.tile;
+#define TRY(Th, Mb, Nb, Kb, St) if (t.threads == Th && t.m_blocks == Mb && t.n_blocks == Nb && t.k_blocks == Kb && t.stages == St) { launch<T, Th, Mb, Nb, Kb, St>(p, plan, s); return true; }
+  // The stage counts tile_select picks on an H100 (228 KB shared memory per SM).
+  TRY(128, 1, 4, 8, 8) TRY(128, 2, 4, 8, 8) TRY(128, 3, 4, 8, 6) TRY(128, 4, 4, 8, 5)
+  TRY(128, 1, 4, 4, 8) TRY(128, 2, 4, 4, 8) TRY(128, 3, 4, 4, 8) TRY(128, 4, 4, 4, 8)
+  TRY(256, 1, 8, 8, 8) TRY(256, 2, 8, 8, 6) TRY(256, 3, 8, 8, 5) TRY(256, 4, 8, 8, 4)
+  TRY(256, 1, 8, 4, 8) TRY(256, 2, 8, 4, 8) TRY(256, 3, 8, 4, 8) TRY(256, 4, 8, 4, 8)
+  std::printf("no instantiation for t%dm%dn%dk%ds%d\n", t.threads, t.m_blocks, t.n_blocks, t.k_blocks, t.stages);
+  return false;
+}
+
+struct Layer {
+  int n, k, n_pad; float global;
+  std::vector<uint8_t> w, s;  // checkpoint
+  unsigned int* d_w = nullptr; unsigned char* d_s = nullptr;  // prepared
+};
+
+static Layer make_layer(int n, int k, std::mt19937& rng, bool adversarial) {
+  Layer L; L.n = n; L.k = k; L.n_pad = (n + 63) / 64 * 64; L.global = adversarial ? 1.0f / 64 : 0.0123f;
+  L.w.resize(size_t(n) * k / 2); L.s.resize(size_t(n) * k / 16);
+  for (auto& b : L.w) b = uint8_t(rng() & 0xFF);
+  for (auto& c : L.s) {
+    if (adversarial) { int r = rng() % 8; c = r == 0 ? 0x01 : r == 1 ? 0x7E : r == 2 ? 0x00 : r == 3 ? 0x81 : r == 4 ? 0xFE : uint8_t(rng() % 0x7F); }
+    else { c = uint8_t(0x30 + rng() % 0x30); if (rng() % 16 == 0) c |= 0x80; }
+  }
+  return L;
+}
+
+static void prepare(Layer& L, cudaStream_t s) {
+  uint8_t *cw, *cs; int* flag;
+  CK(cudaMalloc(&cw, L.w.size())); CK(cudaMalloc(&cs, L.s.size())); CK(cudaMalloc(&flag, 4)); CK(cudaMemset(flag, 0, 4));
+  CK(cudaMemcpy(cw, L.w.data(), L.w.size(), cudaMemcpyHostToDevice)); CK(cudaMemcpy(cs, L.s.data(), L.s.size(), cudaMemcpyHostToDevice));
+  size_t words = size_t(L.n_pad / 16) * (L.k / 64) * 128, sbytes = size_t(L.n_pad) * L.k / 16;
+  CK(cudaMalloc(&L.d_w, words * 4)); CK(cudaMalloc(&L.d_s, sbytes));
+  kernels::nvfp4_prepare_scales<<<unsigned((sbytes + 255) / 256), 256, 0, s>>>(cs, L.d_s, L.n, L.k, L.n_pad, flag);
+  kernels::nvfp4_repack_weights<<<unsigned((words + 255) / 256), 256, 0, s>>>(cw, cs, L.d_w, L.n, L.k, L.n_pad);
+  CK(cudaStreamSynchronize(s)); CK(cudaGetLastError());
+  CK(cudaFree(cw)); CK(cudaFree(cs)); CK(cudaFree(flag));
+}
+
+static std::vector<double> reference(const Layer& L, const std::vector<uint16_t>& a, int m, bool bf16) {
+  std::vector<double> wd(size_t(L.n) * L.k);
+  for (int n = 0; n < L.n; ++n) for (int k = 0; k < L.k; ++k) {
+    int byte = L.w[size_t(n) * L.k / 2 + k / 2]; int code = (k & 1) ? byte >> 4 : byte & 15;
+    wd[size_t(n) * L.k + k] = e2m1(code) * e4m3(L.s[size_t(n) * L.k / 16 + k / 16]) * double(L.global);
+  }
+  std::vector<double> ad(size_t(m) * L.k); for (size_t i = 0; i < ad.size(); ++i) ad[i] = from_bits(a[i], bf16);
+  std::vector<double> out(size_t(m) * L.n);
+  unsigned nt = std::max(1u, std::thread::hardware_concurrency()); std::vector<std::thread> th;
+  for (unsigned t = 0; t < nt; ++t) th.emplace_back([&, t] { for (int n = t; n < L.n; n += nt) for (int i = 0; i < m; ++i) { double acc = 0; for (int k = 0; k < L.k; ++k) acc += ad[size_t(i) * L.k + k] * wd[size_t(n) * L.k + k]; out[size_t(i) * L.n + n] = acc; } });
+  for (auto& x : th) x.join();
+  return out;
+}
+
+int main(int argc, char** argv) {
+  bool time_only = argc > 1 && std::strcmp(argv[1], "--time") == 0;
+  cudaDeviceProp prop; CK(cudaGetDeviceProperties(&prop, 0));
+  dispatch::DeviceLimits limits{prop.major * 10 + prop.minor, prop.multiProcessorCount, int(prop.sharedMemPerBlockOptin), int(prop.sharedMemPerMultiprocessor)};
+  std::printf("device %s sm_%d SMs %d smem %d\n", prop.name, limits.sm, limits.multiprocessors, limits.max_shared_bytes_per_block);
+  cudaStream_t s; CK(cudaStreamCreate(&s));
+  std::mt19937 rng(12345);
+  float* ws; int* counters; CK(cudaMalloc(&ws, 256 << 20)); CK(cudaMalloc(&counters, 1 << 20)); CK(cudaMemset(counters, 0, 1 << 20));
+  int fails = 0;
+  if (!time_only) {
+    struct Case { int m, n, k; bool adv; };
+    std::vector<Case> cases = {{1, 256, 128, false}, {7, 200, 256, true}, {16, 4096, 4096, false}, {33, 2688, 1856, true}, {64, 256, 128, true}, {128, 512, 1024, false}, {257, 200, 256, false}, {1024, 1024, 512, true}};
+    for (bool bf16 : {false, true}) for (auto c : cases) {
+      Layer L = make_layer(c.n, c.k, rng, c.adv); prepare(L, s);
+      std::normal_distribution<float> nd(0.f, 1.f);
+      std::vector<uint16_t> a(size_t(c.m) * c.k); for (auto& x : a) x = to_bits(nd(rng), bf16);
+      void *da, *dout; CK(cudaMalloc(&da, a.size() * 2)); CK(cudaMalloc(&dout, size_t(c.m) * c.n * 2));
+      CK(cudaMemcpy(da, a.data(), a.size() * 2, cudaMemcpyHostToDevice)); CK(cudaMemset(dout, 0xFF, size_t(c.m) * c.n * 2));
+      TileConfig tile = dispatch::select_tile(c.m, c.n, c.k, limits);
+      ops::GemmPlan plan = ops::plan_gemm(c.m, L.n_pad, c.k, tile, limits.multiprocessors);
+      float gs = L.global * 128.0f;
+      GemmParams p{da, dout, nullptr, L.d_w, L.d_s, ws, counters, gs, c.m, c.n, c.k, L.n_pad, plan.k_tiles_per_split, plan.splits};
+      bool ok = bf16 ? dispatch_launch<__nv_bfloat16>(p, plan, s) : dispatch_launch<__half>(p, plan, s);
+      CK(cudaStreamSynchronize(s)); CK(cudaGetLastError());
+      std::vector<uint16_t> out(size_t(c.m) * c.n); CK(cudaMemcpy(out.data(), dout, out.size() * 2, cudaMemcpyDeviceToHost));
+      auto ref = reference(L, a, c.m, bf16);
+      double num = 0, den = 0; bool finite = true;
+      for (size_t i = 0; i < out.size(); ++i) { double o = from_bits(out[i], bf16); if (!std::isfinite(o)) finite = false; num += (o - ref[i]) * (o - ref[i]); den += ref[i] * ref[i]; }
+      double rel = std::sqrt(num / den);
+      bool pass = ok && finite && rel < (bf16 ? 8e-3 : 1e-3);
+      fails += !pass;
+      std::printf("%s %s m=%d n=%d k=%d adv=%d tile=t%dm%dn%dk%ds%d splits=%d rel=%.3e %s\n", pass ? "PASS" : "FAIL", bf16 ? "bf16" : "fp16", c.m, c.n, c.k, c.adv,
+                  tile.threads, tile.m_blocks, tile.n_blocks, tile.k_blocks, tile.stages, plan.splits, rel, finite ? "" : "NONFINITE");
+      CK(cudaFree(da)); CK(cudaFree(dout)); CK(cudaFree(L.d_w)); CK(cudaFree(L.d_s));
+    }
+  }
+  // Timing: rotating copies so L2 never serves the weights.
+  cublasHandle_t h; cublasCreate(&h); cublasSetStream(h, s);
+  struct Shape { int n, k; }; std::vector<Shape> shapes = {{8192, 8192}, {28672, 8192}, {8192, 28672}, {4096, 4096}};
+  std::printf("\n%-5s %6s %6s %6s %10s %10s %8s %8s %6s\n", "dtype", "M", "N", "K", "ours_us", "cublas_us", "speedup", "GB/s", "split");
+  for (bool bf16 : {true, false}) for (auto sh : shapes) {
+    int copies = std::max(2, int((400ll << 20) / (size_t(sh.n) * sh.k / 2)));
+    std::vector<Layer> Ls; for (int i = 0; i < copies; ++i) { Layer L = make_layer(sh.n, sh.k, rng, false); prepare(L, s); L.w.clear(); L.s.clear(); Ls.push_back(std::move(L)); }
+    std::vector<void*> bw(std::max(2, int((400ll << 20) / (size_t(sh.n) * sh.k * 2)))); for (auto& b : bw) { CK(cudaMalloc(&b, size_t(sh.n) * sh.k * 2)); CK(cudaMemset(b, 0x3c, size_t(sh.n) * sh.k * 2)); }
+    for (int m : {1, 16, 64, 256, 1024, 4096}) {
+      void *da, *dout; CK(cudaMalloc(&da, size_t(m) * sh.k * 2)); CK(cudaMalloc(&dout, size_t(m) * sh.n * 2)); CK(cudaMemset(da, 0x3c, size_t(m) * sh.k * 2));
+      TileConfig tile = dispatch::select_tile(m, sh.n, sh.k, limits);
+      ops::GemmPlan plan = ops::plan_gemm(m, sh.n, sh.k, tile, limits.multiprocessors);
+      cudaEvent_t e0, e1; cudaEventCreate(&e0); cudaEventCreate(&e1);
+      auto time_it = [&](auto&& fn) { for (int i = 0; i < 3; ++i) fn(i); std::vector<float> ts; for (int r = 0; r < 15; ++r) { cudaEventRecord(e0, s); fn(r); cudaEventRecord(e1, s); cudaEventSynchronize(e1); float ms; cudaEventElapsedTime(&ms, e0, e1); ts.push_back(ms * 1000); } std::sort(ts.begin(), ts.end()); return ts[ts.size() / 2]; };
+      float ours = time_it([&](int i) { Layer& L = Ls[i % copies]; GemmParams p{da, dout, nullptr, L.d_w, L.d_s, ws, counters, 1.0f, m, sh.n, sh.k, L.n_pad, plan.k_tiles_per_split, plan.splits}; bf16 ? dispatch_launch<__nv_bfloat16>(p, plan, s) : dispatch_launch<__half>(p, plan, s); });
+      CK(cudaGetLastError());
+      float alpha = 1, beta = 0; cudaDataType dt = bf16 ? CUDA_R_16BF : CUDA_R_16F;
+      float cub = time_it([&](int i) { cublasGemmEx(h, CUBLAS_OP_T, CUBLAS_OP_N, sh.n, m, sh.k, &alpha, bw[i % bw.size()], dt, sh.k, da, dt, sh.k, &beta, dout, dt, sh.n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT); });
+      double gbs = (double(sh.n) * sh.k * 0.5625) / (ours * 1e-6) / 1e9;
+      std::printf("%-5s %6d %6d %6d %10.1f %10.1f %8.2f %8.0f %6d t%dm%dn%dk%d\n", bf16 ? "bf16" : "fp16", m, sh.n, sh.k, ours, cub, cub / ours, gbs, plan.splits, tile.threads, tile.m_blocks, tile.n_blocks, tile.k_blocks);
+      CK(cudaFree(da)); CK(cudaFree(dout));
+    }
+    for (auto& L : Ls) { CK(cudaFree(L.d_w)); CK(cudaFree(L.d_s)); } for (auto& b : bw) CK(cudaFree(b));
+  }
+  std::printf("\nprobe: %d failed\n", fails);
+  return fails ? 1 : 0;
+}

@@ -1,0 +1,27 @@
+// Launch geometry of one dense GEMM: grid, K splits and workspace, for a chosen tile configuration.
+// Pure arithmetic (no CUDA calls), shared by apply_nvfp4_linear and the kernel probe.
+#pragma once
+
+#include <cstdint>
+
+#include "marlin_jit/types.hpp"
+
+namespace marlin_jit::ops {
+
+struct GemmPlan {
+  TileConfig tile;
+  int m_chunks = 1;
+  int n_tiles = 1;
+  int splits = 1;
+  int k_tiles_per_split = 1;
+  std::uint64_t workspace_floats = 0;  // 0 when splits == 1
+  std::uint64_t counters = 0;
+  unsigned shared_bytes = 0;
+};
+
+// Splits K only when the (M chunk, N tile) grid leaves SMs idle; each split keeps at least a few K tiles so the
+// pipeline fills, and the split count maximises the share of SMs busy in the last wave.
+GemmPlan plan_gemm(std::int64_t m, std::int64_t n_padded, std::int64_t k, const TileConfig& tile,
+                   int multiprocessors);
+
+}  // namespace marlin_jit::ops

@@ -1,0 +1,89 @@
+// Preparation kernels: ModelOpt NVFP4 checkpoint tensors → the GEMM's prepared layout, plus the dequantizer
+// (prepared layout → dense fp16/bf16 weights) used by the large-M path and by layout checks.
+// Checkpoint: weight uint8 [n][k/2] (even k in the low nibble), weight_scale e4m3 [n][k/16].
+// One thread per output word/byte/pair; rows n ≥ N up to n_padded come out zero.
+#pragma once
+
+#include "marlin_jit/common/numeric.cuh"
+#include "marlin_jit/prep/e4m3.cuh"
+#include "marlin_jit/prep/nvfp4_prepared_index.cuh"
+
+namespace marlin_jit::kernels {
+
+// Scale bytes; NaN codes set *nan_found (the host refuses the layer), zero codes give 0 (their codes are zeroed).
+__global__ void nvfp4_prepare_scales(const unsigned char* checkpoint_scales, unsigned char* prepared, int n, int k,
+                                     int n_padded, int* nan_found) {
+  const long long total = static_cast<long long>(n_padded) * (k / 16);
+  const long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= total) return;
+  const long long atom = i / nvfp4_layout::kScaleAtomBytes;
+  const int within = static_cast<int>(i % nvfp4_layout::kScaleAtomBytes);
+  const int k_chunks = k / nvfp4_layout::kKChunk;
+  const int column_block = static_cast<int>(atom / k_chunks), chunk = static_cast<int>(atom % k_chunks);
+  const int group = within / 8, byte = within % 8;
+  const int row = 16 * column_block + 8 * ((byte % 4) >> 1) + group;
+  const int group_index = 4 * chunk + 2 * (byte / 4) + (byte & 1);
+  unsigned char out = 0;
+  if (row < n) {
+    const unsigned char code = checkpoint_scales[static_cast<long long>(row) * (k / 16) + group_index];
+    if (e4m3_is_nan(code)) {
+      atomicOr(nan_found, 1);
+    } else if (!e4m3_is_zero(code)) {
+      out = prepared_scale_byte(code);
+    }
+  }
+  prepared[i] = out;
+}
+
+// Code words; a negative scale flips its block's code signs, a zero scale zeroes its block's codes.
+__global__ void nvfp4_repack_weights(const unsigned char* checkpoint_weight, const unsigned char* checkpoint_scales,
+                                     unsigned int* prepared, int n, int k, int n_padded) {
+  const long long total = static_cast<long long>(n_padded / 16) * (k / nvfp4_layout::kKChunk) * 128;
+  const long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= total) return;
+  const long long atom = i / 128;
+  const int within = static_cast<int>(i % 128);
+  const int k_chunks = k / nvfp4_layout::kKChunk;
+  const int column_block = static_cast<int>(atom / k_chunks), chunk = static_cast<int>(atom % k_chunks);
+  const int lane = within / 4, kk = 4 * chunk + within % 4;
+  const int group = lane / 4, quad = lane % 4;
+  unsigned int word = 0;
+#pragma unroll
+  for (int pair = 0; pair < 4; ++pair) {
+    const int row = 16 * column_block + 8 * (pair / 2) + group;
+    if (row >= n) continue;
+    const unsigned char scale = checkpoint_scales[static_cast<long long>(row) * (k / 16) + kk];
+    if (e4m3_is_zero(scale) || e4m3_is_nan(scale)) continue;
+    const unsigned int sign_flip = (scale & 0x80) ? 0x8u : 0x0u;
+#pragma unroll
+    for (int element = 0; element < 2; ++element) {
+      const int col = 16 * kk + 8 * (pair % 2) + 2 * quad + element;
+      const unsigned char byte = checkpoint_weight[static_cast<long long>(row) * (k / 2) + col / 2];
+      const unsigned int code = ((col & 1) ? (byte >> 4) : byte) & 0xFu;
+      word |= (code ^ sign_flip) << (12 - 4 * pair + 16 * element);
+    }
+  }
+  prepared[i] = word;
+}
+
+// Dense weights out[n][k] = e2m1 · |scale| · global, from the prepared layout (global_scale_prepared = global·2^7).
+// Computed exactly in fp32 and rounded once to T.
+template <typename T>
+__global__ void nvfp4_dequantize(const unsigned int* prepared_weights, const unsigned char* prepared_scales,
+                                 float global_scale_prepared, T* out, int n, int k) {
+  const long long total = static_cast<long long>(n) * k;
+  const long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= total) return;
+  const int row = static_cast<int>(i / k), col = static_cast<int>(i % k);
+  const nvfp4_layout::CodePosition position = nvfp4_layout::code_position(row, col, k);
+  const unsigned int code = (prepared_weights[position.word] >> position.shift) & 0xFu;
+  // e2m1 magnitude from bits: exponent e1e0, mantissa m; value (code&7) → {0,.5,1,1.5,2,3,4,6}.
+  const int exponent = (code >> 1) & 0x3, mantissa = code & 0x1;
+  const float magnitude = exponent == 0 ? 0.5f * mantissa : ldexpf(1.0f + 0.5f * mantissa, exponent - 1);
+  const unsigned char scale_byte = prepared_scales[nvfp4_layout::scale_position(row, col / 16, k)];
+  const float scale = __half2float(__ushort_as_half(static_cast<unsigned short>(scale_byte << 7)));  // |s|·2^7
+  const float value = (code & 0x8) ? -magnitude : magnitude;
+  out[i] = DTypeTraits<T>::from_float(value * scale * (global_scale_prepared * 0.00006103515625f));  // ·2^-14
+}
+
+}  // namespace marlin_jit::kernels
