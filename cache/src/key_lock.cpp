@@ -45,7 +45,12 @@ FileLock FileLock::acquire(const fs::path& path, std::chrono::milliseconds timeo
   const auto deadline = Clock::now() + timeout;
   auto pause = std::chrono::microseconds(500);
   for (;;) {
-    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0 && errno == ENOENT) {  // the locks folder was removed under us (rm -rf of the cache): recreate it
+      std::error_code ignored;
+      fs::create_directories(path.parent_path(), ignored);
+      fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    }
     if (fd < 0) {
       error = {errno, std::generic_category()};
       return {};

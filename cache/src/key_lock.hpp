@@ -26,7 +26,7 @@ class FileLock {
   FileLock& operator=(const FileLock&) = delete;
   ~FileLock();
 
-  // Creates the file (not its folder) if needed and waits at most `timeout`. error is timed_out on timeout.
+  // Creates the file (and its folder) if needed and waits at most `timeout`. error is timed_out on timeout.
   static FileLock acquire(const std::filesystem::path& path, std::chrono::milliseconds timeout,
                           std::error_code& error);
   bool locked() const { return fd_ >= 0; }

@@ -79,8 +79,6 @@ PersistedStats StatsFile::read() const {
 
 bool StatsFile::update(std::chrono::milliseconds timeout, const std::function<void(PersistedStats&)>& change) {
   std::error_code error;
-  fs::create_directories(lock_path_.parent_path(), error);
-  if (error) return false;
   FileLock lock = FileLock::acquire(lock_path_, timeout, error);
   if (!lock.locked()) return false;
   PersistedStats stats = read();

@@ -327,6 +327,8 @@ CompiledKernel Runtime::compile(const KernelRequest& request) {
   return with_origin(*found.kernel, found.origin);
 }
 
+std::string Runtime::key_hex(const KernelRequest& request) const { return impl_->key_of(request).key.hex(); }
+
 std::optional<CompiledKernel> Runtime::lookup(const KernelRequest& request) { return impl_->lookup(request); }
 
 KernelHandle Runtime::get_kernel(const KernelRequest& request, unsigned max_dynamic_shared_bytes) {
@@ -347,7 +349,8 @@ CacheStatistics Runtime::cache_statistics() const {
     stats.entries = impl_->store->list().size();
     stats.bytes = impl_->store->total_bytes();
   } catch (const CacheError& error) {
-    MARLIN_JIT_LOG_WARN("cannot scan cache folder {}: {}", impl_->cache_dir.string(), error.what());
+    // An unreadable or missing folder was already warned about by the store; counts stay 0.
+    MARLIN_JIT_LOG_DEBUG("cannot scan cache folder {}: {}", impl_->cache_dir.string(), error.what());
   }
   return stats;
 }

@@ -3,10 +3,14 @@
 // float64 reference GEMM and error norm (tests/support/nvfp4_checkpoint.hpp, tests/support/reference_gemm.hpp).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <random>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "nvfp4_checkpoint.hpp"
 #include "reference_gemm.hpp"
@@ -16,7 +20,7 @@ namespace {
 
 // One seed per run, printed with every failure; MARLIN_JIT_TEST_SEED replays a run.
 std::uint64_t run_seed() {
-  static const std::uint64_t seed = [] {
+  static const std::uint64_t seed = []() -> std::uint64_t {
     if (const char* text = std::getenv("MARLIN_JIT_TEST_SEED")) return std::stoull(text);
     return (static_cast<std::uint64_t>(std::random_device{}()) << 32) | std::random_device{}();
   }();
@@ -141,6 +145,7 @@ TEST_P(HalfCodecs, random_values_match_the_nearest_code_search) {
   TestRng rng(stream_seed(run_seed(), 11));
   for (int i = 0; i < 200000; ++i) {
     const double x = rng.normal() * std::ldexp(1.0, static_cast<int>(rng.below(60)) - 40);
+    if (std::fabs(x) >= (dtype == DType::fp16 ? 65520.0 : 1e38)) continue;  // overflow: the next test's subject
     ASSERT_EQ(half_from_double(x, dtype), nearest_by_search(x, dtype)) << x;
   }
 }
@@ -156,7 +161,7 @@ TEST_P(HalfCodecs, overflow_becomes_infinity_and_nan_stays_nan) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Dtypes, HalfCodecs, ::testing::Values(DType::fp16, DType::bf16),
-                         [](const auto& info) { return std::string(dtype_name(info.param)); });
+                         [](const ::testing::TestParamInfo<DType>& param) { return std::string(dtype_name(param.param)); });
 
 // ---- the layer and its generators
 
@@ -210,11 +215,11 @@ TEST(RealisticCheckpoint, quantizes_like_modelopt_within_the_expected_error) {
     }
   }
   EXPECT_TRUE(saw_max_scale) << "the block holding amax(W) gets scale 448";
-  // NVFP4 on Gaussian blocks of 16 lands near 9% relative RMS error: a quantizer that does nothing, or one that
-  // uses only a few codes, falls outside this band.
+  // NVFP4 on Gaussian blocks of 16 lands at 9.4% relative RMS error: a quantizer that does nothing, or one that
+  // wastes codes (a wrong scale, a wrong rounding), falls outside this band.
   const double rel = std::sqrt(diff_sq / ref_sq);
-  EXPECT_GT(rel, 0.04);
-  EXPECT_LT(rel, 0.15);
+  EXPECT_GT(rel, 0.07);
+  EXPECT_LT(rel, 0.12);
 }
 
 TEST(RealisticCheckpoint, is_a_function_of_its_seed) {
@@ -249,7 +254,9 @@ TEST(AdversarialCheckpoint, covers_every_edge_code_in_its_regimes) {
       all_zero_block_with_zero_scale |= zero_scale && zero_codes;
       zero_scale_over_nonzero_codes |= zero_scale && !zero_codes;
       const int regime = static_cast<int>(row % kAdversarialRegimes);
-      if (regime == 1) ASSERT_EQ(scale & 0x78, 0) << "subnormal regime, row " << row;
+      if (regime == 1) {
+        ASSERT_EQ(scale & 0x78, 0) << "subnormal regime, row " << row;
+      }
     }
   }
   EXPECT_EQ(codes.size(), 16u) << "every e2m1 code";

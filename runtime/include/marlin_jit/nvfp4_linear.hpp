@@ -57,9 +57,11 @@ struct LinearApplyArgs {
   DType dtype = DType::bf16;
 };
 
-// Enqueues out = input · Wᵀ (+ bias) on `stream`. Validates through the dispatcher first. The first call for a
-// (dtype, tile) compiles or loads the kernel (may take a second); later calls take no lock and allocate nothing
-// once the runtime's per-device workspace has grown to the layer's size, so they are safe in CUDA graph capture.
+// Enqueues out = input · Wᵀ (+ bias) on `stream` (the current context's device must be the layer's). Validates
+// through the dispatcher first (ConfigError before any launch); M = 0 is a no-op. The first call for a (dtype,
+// tile) compiles or loads the kernel (may take a second); later calls take one shared lock in the runtime's memory
+// layer and launch. Split-K shapes use a per-stream workspace that grows on first use: run a shape once eagerly on
+// a stream before capturing it in a CUDA graph (growing during capture is refused with ConfigError).
 void apply_nvfp4_linear(Runtime& runtime, const PreparedNvfp4Linear& layer, const LinearApplyArgs& args,
                         CUstream stream);
 

@@ -99,6 +99,10 @@ class Runtime {
   // Throws ConfigError (rule "kernel_request") for a malformed request or a missing entry header, before any work.
   CompiledKernel compile(const KernelRequest& request);
 
+  // The cache key (32 hex digits) of a request: reads the template headers, compiles nothing, touches no cache.
+  // Throws ConfigError like compile().
+  std::string key_hex(const KernelRequest& request) const;
+
   // The cubin from memory or disk, or nullopt; never compiles, never throws for cache damage.
   std::optional<CompiledKernel> lookup(const KernelRequest& request);
 

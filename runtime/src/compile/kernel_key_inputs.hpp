@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "compile/nvrtc_identity.hpp"
+#include "nvrtc_identity.hpp"
 #include "marlin_jit/cache/header_closure.hpp"
 #include "marlin_jit/cache/kernel_key.hpp"
 

@@ -33,7 +33,7 @@ class Program {
   nvrtcProgram program_ = nullptr;
 };
 
-std::string joined(const std::vector<std::string>& parts) {
+[[maybe_unused]] std::string joined(const std::vector<std::string>& parts) {
   std::string text;
   for (const auto& part : parts) text += (text.empty() ? "" : " ") + part;
   return text;

@@ -66,7 +66,7 @@ NvrtcIdentity compute_identity() {
                            ("libnvrtc-builtins" + std::string(alt ? ".alt" : "") + ".so." + identity.version);
   identity.builtins_digest = digest_file(identity.builtins_path);
   if (identity.builtins_digest.empty()) identity.builtins_digest = "missing";
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  [[maybe_unused]] double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   MARLIN_JIT_LOG_DEBUG("NVRTC {} at {} ({}), builtins {} ({}), digested in {:.3f} s", identity.version,
                        identity.library_path.string(), identity.library_digest, identity.builtins_path.string(),
                        identity.builtins_digest, seconds);

@@ -15,15 +15,15 @@ constexpr int kMaxStages = 8;
 
 // Deepest pipeline (up to 8 stages) that still lets two blocks share an SM: at small M the kernel is bound by how
 // many weight bytes are in flight, and every stage adds one tile's worth.
-TileConfig with_stages(TileConfig tile, const DeviceLimits& limits) {
+}  // namespace
+
+TileConfig select_tile_stages(TileConfig tile, const DeviceLimits& limits) {
   const int budget = std::min(limits.max_shared_bytes_per_block, limits.max_shared_bytes_per_sm / 2 - 1024);
   tile.stages = 1;
   const int stage = shared_bytes(tile);
   tile.stages = std::clamp(budget / stage, 2, kMaxStages);
   return tile;
 }
-
-}  // namespace
 
 DeviceLimits default_limits(int sm) {
   DeviceLimits limits;
@@ -55,7 +55,7 @@ TileConfig select_tile(std::int64_t m, std::int64_t n, std::int64_t k, const Dev
     tile.threads = 256;
     tile.n_blocks = 8;
   }
-  return with_stages(tile, limits);
+  return select_tile_stages(tile, limits);
 }
 
 std::vector<TileConfig> candidate_tiles(const DeviceLimits& limits) {
@@ -68,7 +68,7 @@ std::vector<TileConfig> candidate_tiles(const DeviceLimits& limits) {
         tile.n_blocks = n_blocks;
         tile.k_blocks = k_blocks;
         tile.m_blocks = m_blocks;
-        tiles.push_back(with_stages(tile, limits));
+        tiles.push_back(select_tile_stages(tile, limits));
       }
     }
   }

@@ -23,6 +23,9 @@ DeviceLimits default_limits(int sm);  // the smallest part of each architecture 
 // Shared memory one block of `tile` needs (must match templates/marlin_jit/gemm/tile_shape.cuh).
 int shared_bytes(const TileConfig& tile);
 
+// The tile with its stage count set for `limits` (the deepest that fits two blocks per SM).
+TileConfig select_tile_stages(TileConfig tile, const DeviceLimits& limits);
+
 TileConfig select_tile(std::int64_t m, std::int64_t n, std::int64_t k, const DeviceLimits& limits);
 
 // Every configuration select_tile can return for `limits`, over all shapes (for precompile).

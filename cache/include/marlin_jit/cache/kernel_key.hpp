@@ -3,6 +3,7 @@
 // Every field is tagged and length-prefixed before it is hashed, so adjacent fields can never run together.
 #pragma once
 
+#include <concepts>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -31,10 +32,13 @@ class KeyBuilder {
 
   KeyBuilder& add(std::string_view tag, std::string_view value);
   KeyBuilder& add(std::string_view tag, std::int64_t value);
-  // Without these, a string literal would pick the bool-like pointer overloads or be ambiguous with int64.
-  KeyBuilder& add(std::string_view tag, const char* value) { return add(tag, std::string_view(value)); }
-  KeyBuilder& add(std::string_view tag, const std::string& value) { return add(tag, std::string_view(value)); }
-  KeyBuilder& add(std::string_view tag, int value) { return add(tag, static_cast<std::int64_t>(value)); }
+  // Any other integer (int, std::size_t, bool, ...) is keyed as the int64 of the same value, so add("n", 0) and
+  // add("n", vec.size()) neither pick the string overload nor are ambiguous.
+  template <std::integral T>
+    requires(!std::same_as<T, std::int64_t>)
+  KeyBuilder& add(std::string_view tag, T value) {
+    return add(tag, static_cast<std::int64_t>(value));
+  }
 
   // The key of the fields added so far; the builder can keep growing afterwards.
   Digest finish() const;

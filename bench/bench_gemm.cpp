@@ -1,0 +1,246 @@
+// bench_gemm: apply_nvfp4_linear against cuBLAS with full-precision weights in the same dtype, both timed in the
+// same run over rotating weight copies (so L2 never serves the weights), and against the memory floor set by a
+// device-to-device copy measured in the same run. Prints a table; --csv writes bench/results/ rows. Never asserts.
+#include <cublas_v2.h>
+#include <cuda_runtime_api.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "gpu_test_env.hpp"
+#include "harness.hpp"
+#include "marlin_jit/nvfp4_linear.hpp"
+#include "marlin_jit/runtime.hpp"
+#include "nvfp4_checkpoint.hpp"
+#include "results_csv.hpp"
+
+namespace marlin_jit::bench {
+namespace {
+
+using test::CublasHandle;
+using test::CudaStream;
+using test::DeviceBuffer;
+
+constexpr const char* kUsage =
+    "usage: bench_gemm [--dtype fp16,bf16] [--m 1,16,64,256,1024,4096]\n"
+    "                  [--shapes 8192x8192,28672x8192,8192x28672,4096x4096]  (N x K)\n"
+    "                  [--quick] [--repeats R] [--warmup W] [--rotate-mb MB] [--cache-dir DIR] [--csv FILE]\n"
+    "  --quick: 20 repeats after 3 warm-ups instead of 100 after 10.\n";
+
+struct Options {
+  std::vector<DType> dtypes = {DType::fp16, DType::bf16};
+  std::vector<std::int64_t> ms = {1, 16, 64, 256, 1024, 4096};
+  std::vector<std::pair<std::int64_t, std::int64_t>> shapes = {{8192, 8192}, {28672, 8192}, {8192, 28672}, {4096, 4096}};
+  int warmup = 10;
+  int repeats = 100;
+  double rotate_bytes = 512.0 * (1 << 20);  // ≥ 10× the 50 MB L2 of an H100
+  std::string cache_dir;
+  std::string csv;
+};
+
+Options parse_options(int argc, char** argv) {
+  Options options;
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    const auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw std::invalid_argument(flag + " needs a value");
+      return argv[++i];
+    };
+    if (flag == "--dtype") {
+      options.dtypes.clear();
+      for (const std::string& name : split(value(), ',')) {
+        if (name != "fp16" && name != "bf16") throw std::invalid_argument("unknown dtype " + name);
+        options.dtypes.push_back(name == "fp16" ? DType::fp16 : DType::bf16);
+      }
+    } else if (flag == "--m") {
+      options.ms = split_integers(value());
+    } else if (flag == "--shapes") {
+      options.shapes.clear();
+      for (const std::string& shape : split(value(), ',')) {
+        const std::vector<std::string> nk = split(shape, 'x');
+        if (nk.size() != 2) throw std::invalid_argument("a shape is NxK, got " + shape);
+        options.shapes.emplace_back(std::stoll(nk[0]), std::stoll(nk[1]));
+      }
+    } else if (flag == "--quick") {
+      options.warmup = 3;
+      options.repeats = 20;
+    } else if (flag == "--repeats") {
+      options.repeats = std::stoi(value());
+    } else if (flag == "--warmup") {
+      options.warmup = std::stoi(value());
+    } else if (flag == "--rotate-mb") {
+      options.rotate_bytes = std::stod(value()) * (1 << 20);
+    } else if (flag == "--cache-dir") {
+      options.cache_dir = value();
+    } else if (flag == "--csv") {
+      options.csv = value();
+    } else {
+      throw std::invalid_argument("unknown option " + flag);
+    }
+  }
+  return options;
+}
+
+// Device-to-device copy bandwidth in GB/s, counting bytes read plus bytes written, over a 1 GiB buffer.
+double measure_copy_bandwidth(const Options& options, cudaStream_t stream) {
+  const std::size_t bytes = std::size_t{1} << 30;
+  DeviceBuffer src(bytes), dst(bytes);
+  src.fill_bytes(0x5A, stream);
+  const Timing t = time_on_stream(stream, options.warmup, options.repeats, [&](int) {
+    MARLIN_JIT_CUDA(cudaMemcpyAsync(dst.get(), src.get(), bytes, cudaMemcpyDeviceToDevice, stream));
+  });
+  return 2.0 * static_cast<double>(bytes) / (t.median_us * 1e-6) / 1e9;
+}
+
+std::int64_t copies_for(double bytes_per_copy, double rotate_bytes, std::int64_t at_least) {
+  return std::max<std::int64_t>(at_least, static_cast<std::int64_t>(std::ceil(rotate_bytes / bytes_per_copy)));
+}
+
+void print_header() {
+  std::printf("%-5s %6s %6s %6s | %9s %9s %9s %7s | %8s %6s %7s %7s | %9s %6s\n", "dtype", "M", "N", "K", "ours_us",
+              "p90_us", "cublas_us", "speedup", "w_GB/s", "bw%", "TFLOP/s", "cuTF/s", "floor_us", "/floor");
+}
+
+struct Context {
+  const Options& options;
+  Runtime& runtime;
+  CudaStream& stream;
+  CublasHandle& cublas;
+  double copy_gbps;
+  ResultsCsv& csv;
+};
+
+void run_shape(Context& ctx, std::int64_t n, std::int64_t k) {
+  const double nk = static_cast<double>(n) * static_cast<double>(k);
+  const double weight_bytes = nk / 2 + nk / 16;
+  const std::int64_t our_copies = copies_for(weight_bytes, ctx.options.rotate_bytes, 4);
+
+  std::vector<PreparedNvfp4Linear> layers;
+  {
+    const test::Nvfp4HostLayer host = test::make_realistic_layer(n, k, test::stream_seed(2026, static_cast<std::uint64_t>(n * k)));
+    const DeviceBuffer weight = DeviceBuffer::from_host(host.weight);
+    const DeviceBuffer scale = DeviceBuffer::from_host(host.weight_scale);
+    Nvfp4CheckpointLayer checkpoint;
+    checkpoint.weight = weight.address();
+    checkpoint.weight_scale = scale.address();
+    checkpoint.weight_scale_2 = host.global_scale;
+    checkpoint.n = n;
+    checkpoint.k = k;
+    layers.reserve(static_cast<std::size_t>(our_copies));
+    for (std::int64_t c = 0; c < our_copies; ++c) {
+      layers.push_back(prepare_nvfp4_linear(ctx.runtime, checkpoint, ctx.stream.get()));
+    }
+  }
+
+  for (DType dtype : ctx.options.dtypes) {
+    const std::int64_t dense_copies = copies_for(nk * 2, ctx.options.rotate_bytes, 2);
+    std::vector<DeviceBuffer> dense;
+    dense.push_back(DeviceBuffer::from_host(test::random_half_values(n * k, dtype, test::stream_seed(7, 1))));
+    for (std::int64_t c = 1; c < dense_copies; ++c) {
+      dense.emplace_back(dense[0].bytes());
+      MARLIN_JIT_CUDA(cudaMemcpy(dense.back().get(), dense[0].get(), dense[0].bytes(), cudaMemcpyDeviceToDevice));
+    }
+    const cudaDataType type = dtype == DType::fp16 ? CUDA_R_16F : CUDA_R_16BF;
+
+    for (std::int64_t m : ctx.options.ms) {
+      try {
+        const DeviceBuffer a = DeviceBuffer::from_host(test::random_half_values(m * k, dtype, test::stream_seed(7, 2)));
+        DeviceBuffer out(static_cast<std::size_t>(m * n) * 2);
+        LinearApplyArgs args;
+        args.input = a.address();
+        args.output = out.address();
+        args.m = m;
+        args.dtype = dtype;
+        const Timing ours = time_on_stream(ctx.stream.get(), ctx.options.warmup, ctx.options.repeats, [&](int i) {
+          apply_nvfp4_linear(ctx.runtime, layers[static_cast<std::size_t>(i) % layers.size()], args, ctx.stream.get());
+        });
+        const float alpha = 1, beta = 0;
+        const Timing cublas = time_on_stream(ctx.stream.get(), ctx.options.warmup, ctx.options.repeats, [&](int i) {
+          // Row-major out[m][n] = a[m][k] · W[n][k]ᵀ, in cuBLAS's column-major terms outᵀ = W · aᵀ.
+          MARLIN_JIT_CUBLAS(cublasGemmEx(ctx.cublas.get(), CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(n),
+                                         static_cast<int>(m), static_cast<int>(k), &alpha,
+                                         dense[static_cast<std::size_t>(i) % dense.size()].get(), type,
+                                         static_cast<int>(k), a.get(), type, static_cast<int>(k), &beta, out.get(), type,
+                                         static_cast<int>(n), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+        });
+        const double flops = 2.0 * static_cast<double>(m) * nk;
+        const double seconds = ours.median_us * 1e-6;
+        const double weight_gbps = weight_bytes / seconds / 1e9;
+        const double bw_share = weight_gbps / ctx.copy_gbps;
+        const double tflops = flops / seconds / 1e12;
+        const double cublas_tflops = flops / (cublas.median_us * 1e-6) / 1e12;
+        const double floor_bytes = nk * 0.5625 + 2.0 * static_cast<double>(m) * static_cast<double>(k + n);
+        const double floor_us = floor_bytes / (ctx.copy_gbps * 1e9) * 1e6;
+        const double speedup = cublas.median_us / ours.median_us;
+        std::printf("%-5s %6lld %6lld %6lld | %9.1f %9.1f %9.1f %6.2fx | %8.0f %5.1f%% %7.1f %7.1f | %9.1f %5.2fx\n",
+                    test::dtype_name(dtype), static_cast<long long>(m), static_cast<long long>(n),
+                    static_cast<long long>(k), ours.median_us, ours.p90_us, cublas.median_us, speedup, weight_gbps,
+                    100 * bw_share, tflops, cublas_tflops, floor_us, ours.median_us / floor_us);
+        std::fflush(stdout);
+        ctx.csv.add({test::dtype_name(dtype), std::to_string(m), std::to_string(n), std::to_string(k),
+                     fixed(ours.median_us, 2), fixed(ours.p90_us, 2), fixed(cublas.median_us, 2), fixed(speedup, 3),
+                     fixed(weight_gbps, 1), fixed(ctx.copy_gbps, 1), fixed(bw_share, 4), fixed(tflops, 2),
+                     fixed(floor_us, 2)});
+      } catch (const std::exception& e) {
+        std::printf("%-5s %6lld %6lld %6lld | failed: %s\n", test::dtype_name(dtype), static_cast<long long>(m),
+                    static_cast<long long>(n), static_cast<long long>(k), e.what());
+        cudaGetLastError();
+      }
+    }
+  }
+}
+
+int run(int argc, char** argv) {
+  Options options;
+  try {
+    options = parse_options(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_gemm: %s\n%s", e.what(), kUsage);
+    return 2;
+  }
+  const test::GpuInfo& gpu = test::gpu_info();
+  if (!gpu.present) {
+    std::fprintf(stderr, "bench_gemm: cannot run: %s\n", gpu.reason.c_str());
+    return 2;
+  }
+  std::string command;
+  for (int i = 0; i < argc; ++i) command += (i ? " " : "") + std::string(argv[i]);
+  std::printf("# %s (sm_%d), %s, commit %s\n# %s\n", gpu.name.c_str(), gpu.sm, utc_date().c_str(),
+              commit_id().c_str(), command.c_str());
+
+  CudaStream stream;
+  CublasHandle cublas(stream.get());
+  RuntimeOptions runtime_options;
+  if (!options.cache_dir.empty()) runtime_options.cache_dir = options.cache_dir;
+  Runtime runtime(runtime_options);
+  ResultsCsv csv(options.csv, {"dtype", "M", "N", "K", "ours_us", "ours_p90_us", "cublas_us", "speedup", "weight_GBps",
+                               "copy_GBps", "bw_share", "tflops", "floor_us"});
+
+  const double copy_gbps = measure_copy_bandwidth(options, stream.get());
+  std::printf("# device-to-device copy: %.0f GB/s (read + write); %d warm-ups, %d repeats, median\n", copy_gbps,
+              options.warmup, options.repeats);
+  print_header();
+  Context ctx{options, runtime, stream, cublas, copy_gbps, csv};
+  for (const auto& [n, k] : options.shapes) {
+    try {
+      run_shape(ctx, n, k);
+    } catch (const std::exception& e) {
+      std::printf("N=%lld K=%lld: failed: %s\n", static_cast<long long>(n), static_cast<long long>(k), e.what());
+      cudaGetLastError();
+    }
+  }
+  csv.save();
+  if (!options.csv.empty()) std::printf("# wrote %s\n", options.csv.c_str());
+  return 0;
+}
+
+}  // namespace
+}  // namespace marlin_jit::bench
+
+int main(int argc, char** argv) { return marlin_jit::bench::run(argc, argv); }

@@ -1,0 +1,83 @@
+// Common options, value parsing and output helpers of the marlin-jit commands. Parsing failures throw UsageError
+// (exit 2); nothing here touches the cache or the driver.
+#include "cli_common.hpp"
+
+#include <cstdio>
+#include <iostream>
+
+#include "marlin_jit/cache/cache_dir.hpp"
+#include "marlin_jit/log.hpp"
+
+namespace marlin_jit::cli {
+
+void CommonOptions::apply_log_level() const {
+  if (quiet) {
+    set_log_level(LogLevel::error);
+  } else if (verbose == 1) {
+    set_log_level(LogLevel::info);
+  } else if (verbose == 2) {
+    set_log_level(LogLevel::debug);
+  } else if (verbose >= 3) {
+    set_log_level(LogLevel::trace);
+  }
+}
+
+RuntimeOptions CommonOptions::runtime_options() const {
+  RuntimeOptions options;
+  options.cache_dir = cache_dir;
+  options.template_dir = template_dir;
+  return options;
+}
+
+std::filesystem::path CommonOptions::resolved_cache_dir() const {
+  return cache_dir.value_or(cache::default_cache_dir());
+}
+
+void add_common_options(CLI::App& command, CommonOptions& options) {
+  command.add_option("--cache-dir", options.cache_dir, "Cache folder (overrides MARLIN_JIT_CACHE_DIR)");
+  command.add_option("--template-dir", options.template_dir,
+                     "Template folder holding marlin_jit/... (overrides MARLIN_JIT_TEMPLATE_DIR)");
+  command.add_flag("--json", options.json, "Machine-readable output on stdout");
+  command.add_flag("-v,--verbose", options.verbose, "More log output (-v info, -vv debug, -vvv trace)");
+  command.add_flag("-q,--quiet", options.quiet, "Only errors in the log");
+}
+
+int parse_arch(const std::string& text) {
+  std::string digits = text.rfind("sm_", 0) == 0 ? text.substr(3) : text;
+  bool ok = !digits.empty() && digits.size() <= 4 && digits.front() != '0';
+  for (char c : digits) ok = ok && c >= '0' && c <= '9';
+  if (!ok) throw UsageError("bad architecture '" + text + "': expected sm_<NN>, e.g. sm_90");
+  return std::stoi(digits);
+}
+
+DType parse_dtype_or_usage(const std::string& text) {
+  if (auto value = parse_dtype(text)) return *value;
+  throw UsageError("unknown dtype '" + text + "': expected fp16 or bf16");
+}
+
+QuantType parse_quant_or_usage(const std::string& text) {
+  if (auto value = parse_quant_type(text)) return *value;
+  throw UsageError("unknown quant type '" + text + "': expected nvfp4, mxfp4, uint4b8, uint4 or uint8b128");
+}
+
+KernelKind parse_kind_or_usage(const std::string& text) {
+  if (auto value = parse_kernel_kind(text)) return *value;
+  throw UsageError("unknown kernel kind '" + text + "': expected dense, moe or prep");
+}
+
+void print_json(const nlohmann::json& json) { std::cout << json.dump(2) << std::endl; }
+
+std::string format_bytes(std::uint64_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double value = static_cast<double>(bytes);
+  int unit = 0;
+  while (value >= 1024.0 && unit < 4) {
+    value /= 1024.0;
+    ++unit;
+  }
+  char text[32];
+  std::snprintf(text, sizeof(text), unit == 0 ? "%.0f %s" : "%.1f %s", value, units[unit]);
+  return text;
+}
+
+}  // namespace marlin_jit::cli

@@ -1,0 +1,31 @@
+// The kernel catalog: which template and name expression serve a KernelSpec, and every spec the dispatcher can
+// pick for given axes (what `marlin-jit precompile` warms). The only place that names device entry points.
+// Errors: request_for throws ConfigError for specs no kernel serves (rule named in the message).
+#pragma once
+
+#include <vector>
+
+#include "marlin_jit/kernel_spec.hpp"
+#include "marlin_jit/runtime.hpp"
+
+namespace marlin_jit {
+
+KernelRequest request_for(const KernelSpec& spec);
+
+// Empty vectors mean "all": every supported SM, both dtypes, quant types with kernels, every kind.
+struct CatalogFilter {
+  std::vector<int> sms;
+  std::vector<DType> dtypes;
+  std::vector<QuantType> quants;
+  std::vector<KernelKind> kinds;
+};
+
+std::vector<KernelSpec> catalog_specs(const CatalogFilter& filter);
+
+// Preparation kernels by op name (KernelSpec::prep_op): the NVFP4 preparation and dequantizer entry points.
+inline constexpr const char* kPrepRepack = "repack";
+inline constexpr const char* kPrepScales = "scales";
+inline constexpr const char* kPrepDequantFp16 = "dequant_fp16";
+inline constexpr const char* kPrepDequantBf16 = "dequant_bf16";
+
+}  // namespace marlin_jit
