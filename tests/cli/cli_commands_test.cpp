@@ -1,0 +1,210 @@
+// Drives the real marlin-jit binary (MARLIN_JIT_CLI) the way an operator would: exit codes (0 ok, 2 bad usage or
+// unsupported, 1 failure), check's messages, compile's JSON (compiled, then disk), precompile twice (second
+// compiles nothing), cache verify after a flipped byte (exit 1), and a template error named in compile's stderr.
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "marlin_jit/device.hpp"
+#include "temp_cache_dir.hpp"
+
+extern char** environ;
+
+namespace marlin_jit {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct CliResult {
+  int exit_code = -1;
+  std::string out, err;
+  nlohmann::json json() const { return nlohmann::json::parse(out); }
+};
+
+class CliTest : public ::testing::Test {
+ protected:
+  // Runs marlin-jit with `args` (stdout and stderr captured through files, so neither can block).
+  CliResult run(const std::vector<std::string>& args) {
+    const fs::path out = dir_ / "stdout", err = dir_ / "stderr";
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    std::vector<char*> argv = {const_cast<char*>(MARLIN_JIT_CLI)};
+    for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+    argv.push_back(nullptr);
+    pid_t pid = -1;
+    CliResult result;
+    if (posix_spawn(&pid, MARLIN_JIT_CLI, &actions, nullptr, argv.data(), environ) == 0) {
+      result.exit_code = test::wait_child(pid);
+    }
+    posix_spawn_file_actions_destroy(&actions);
+    auto read = [](const fs::path& path) {
+      auto bytes = test::read_bytes(path);
+      return std::string(bytes.begin(), bytes.end());
+    };
+    result.out = read(out);
+    result.err = read(err);
+    return result;
+  }
+  std::vector<std::string> with_cache(std::vector<std::string> args) const {
+    args.push_back("--cache-dir");
+    args.push_back((dir_ / "cache").string());
+    return args;
+  }
+  test::TempCacheDir dir_;
+};
+
+TEST_F(CliTest, UsageErrorsExitTwo) {
+  EXPECT_EQ(run({}).exit_code, 2);
+  EXPECT_EQ(run({"frobnicate"}).exit_code, 2);
+  EXPECT_EQ(run({"check", "--quant", "nvfp4", "--group-size", "16"}).exit_code, 2);  // --arch missing
+  EXPECT_EQ(run({"check", "--arch", "sm_90", "--quant", "int3", "--group-size", "16"}).exit_code, 2);
+  EXPECT_EQ(run({"cache"}).exit_code, 2);
+  EXPECT_EQ(run({"--help"}).exit_code, 0);
+  EXPECT_EQ(run({"compile", "--help"}).exit_code, 0);
+}
+
+TEST_F(CliTest, InfoWorksWithoutADriver) {
+  CliResult text = run(with_cache({"info"}));
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("NVRTC"), std::string::npos) << text.out;
+  if (!driver_available()) {
+    EXPECT_NE(text.out.find("no driver"), std::string::npos) << text.out;
+  }
+  CliResult json = run(with_cache({"info", "--json"}));
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  auto info = json.json();
+  EXPECT_EQ(info["driver"]["available"].get<bool>(), driver_available());
+  EXPECT_TRUE(info["gpus"].is_array());
+  EXPECT_EQ(info["cache"]["directory"], (dir_ / "cache").string());
+  EXPECT_FALSE(info["nvrtc_version"].get<std::string>().empty());
+}
+
+TEST_F(CliTest, CheckPrintsSupportedOrTheRefusingRule) {
+  CliResult ok = run({"check", "--arch", "sm_90", "--quant", "nvfp4", "--group-size", "16", "--n", "100", "--k", "4096"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_EQ(ok.out, "supported\n");
+  const std::vector<std::pair<std::vector<std::string>, std::string>> refusals = {
+      {{"--arch", "sm_75", "--quant", "nvfp4", "--group-size", "16"}, "sm_75 not supported"},
+      {{"--arch", "sm_100", "--quant", "nvfp4", "--group-size", "16"}, "native FP4"},
+      {{"--arch", "sm_90", "--quant", "nvfp4", "--group-size", "32"}, "rule quant_group_size"},
+      {{"--arch", "sm_90", "--quant", "uint4b8", "--group-size", "16"}, "group_size 16 not allowed for uint4b8"},
+      {{"--arch", "sm_90", "--quant", "mxfp4", "--group-size", "32", "--dtype", "fp16"}, "rule quant_dtype"},
+      {{"--arch", "sm_90", "--quant", "nvfp4", "--group-size", "16", "--k", "100"}, "rule k_multiple_of_group"},
+      {{"--arch", "sm_90", "--quant", "nvfp4", "--group-size", "16", "--k", "96"}, "rule k_multiple_of_tile"},
+      {{"--arch", "sm_90", "--quant", "uint4", "--group-size", "-1"}, "uint4 kernels are not built yet"},
+  };
+  for (const auto& [args, expected] : refusals) {
+    std::vector<std::string> command = {"check"};
+    command.insert(command.end(), args.begin(), args.end());
+    CliResult refused = run(command);
+    EXPECT_EQ(refused.exit_code, 2) << expected;
+    EXPECT_NE(refused.err.find(expected), std::string::npos) << refused.err;
+  }
+  CliResult json = run({"check", "--arch", "sm_90", "--quant", "nvfp4", "--group-size", "32", "--json"});
+  EXPECT_EQ(json.exit_code, 2);
+  EXPECT_EQ(json.json()["rule"], "quant_group_size");
+  EXPECT_EQ(json.json()["value"], "32");
+}
+
+TEST_F(CliTest, CompileReportsCompiledThenDisk) {
+  CliResult list = run({"precompile", "--list", "--arch", "sm_90", "--kind", "prep"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  std::string spec = list.out.substr(0, list.out.find('\n'));
+  ASSERT_EQ(spec.rfind("prep/", 0), 0u) << list.out;
+
+  CliResult first = run(with_cache({"compile", "--spec", spec, "--json"}));
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  auto json = first.json();
+  EXPECT_EQ(json["source"], "compiled");
+  EXPECT_EQ(json["spec"], spec);
+  EXPECT_EQ(json["key"].get<std::string>().size(), 32u);
+  EXPECT_GT(json["registers"].get<int>(), 0);
+  for (const char* field : {"seconds", "shared_bytes", "spill_bytes"}) EXPECT_TRUE(json.contains(field)) << field;
+
+  CliResult second = run(with_cache({"compile", "--spec", spec, "--json"}));
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_EQ(second.json()["source"], "disk");
+  EXPECT_EQ(second.json()["key"], json["key"]);
+
+  CliResult text = run(with_cache({"compile", "--spec", spec}));
+  EXPECT_NE(text.out.find("source         disk"), std::string::npos) << text.out;
+}
+
+TEST_F(CliTest, CompileRefusesBadSpecsWithExitTwo) {
+  CliResult grammar = run(with_cache({"compile", "--spec", "dense/nvfp4/bf16/g16/sm90/t256m1n8k8s4"}));
+  EXPECT_EQ(grammar.exit_code, 2);
+  EXPECT_NE(grammar.err.find("rule spec_grammar"), std::string::npos) << grammar.err;
+  CliResult unsupported = run(with_cache({"compile", "--spec", "prep/nvfp4/repack/sm_75"}));
+  EXPECT_EQ(unsupported.exit_code, 2);
+  EXPECT_NE(unsupported.err.find("rule sm_range"), std::string::npos) << unsupported.err;
+}
+
+TEST_F(CliTest, CompileErrorNamesTheTemplateAndExitsOne) {
+  fs::path templates = dir_ / "templates";
+  fs::create_directories(templates);
+  fs::copy(MARLIN_JIT_TEMPLATE_SOURCE_DIR "/marlin_jit", templates / "marlin_jit", fs::copy_options::recursive);
+  CliResult list = run({"precompile", "--list", "--arch", "sm_80", "--kind", "prep"});
+  std::string spec = list.out.substr(0, list.out.find('\n'));
+  CliResult ok = run(with_cache({"compile", "--spec", spec, "--json", "--template-dir", templates.string()}));
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  const std::string entry = ok.json()["entry_header"];
+  auto content = test::read_bytes(templates / entry);
+  std::string broken(content.begin(), content.end());
+  broken += "\nthis_is_not_cuda;\n";
+  test::write_bytes(templates / entry, broken);
+  CliResult failed = run(with_cache({"compile", "--spec", spec, "--template-dir", templates.string()}));
+  EXPECT_EQ(failed.exit_code, 1);
+  EXPECT_NE(failed.err.find(entry + "("), std::string::npos) << failed.err;
+}
+
+TEST_F(CliTest, PrecompileTwiceCompilesNothingTheSecondTime) {
+  std::vector<std::string> args = {"precompile", "--arch", "sm_90", "--dtype", "bf16", "--kind", "prep", "--jobs", "2", "--json"};
+  CliResult first = run(with_cache(args));
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  auto summary = first.json();
+  ASSERT_GT(summary["specs"].get<int>(), 0);
+  EXPECT_EQ(summary["compiled"].get<int>() + summary["cached"].get<int>(), summary["specs"].get<int>());
+  EXPECT_GT(summary["compiled"].get<int>(), 0);
+  EXPECT_EQ(summary["failed"], 0);
+  EXPECT_TRUE(summary.contains("seconds"));
+
+  CliResult second = run(with_cache(args));
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_EQ(second.json()["compiled"], 0);
+  EXPECT_EQ(second.json()["cached"], summary["specs"]);
+
+  EXPECT_EQ(run(with_cache({"precompile", "--arch", "sm_75", "--kind", "prep"})).exit_code, 2);
+}
+
+TEST_F(CliTest, CacheVerifyFindsAFlippedByte) {
+  ASSERT_EQ(run(with_cache({"precompile", "--arch", "sm_90", "--dtype", "bf16", "--kind", "prep"})).exit_code, 0);
+  CliResult stats = run(with_cache({"cache", "stats", "--json"}));
+  ASSERT_EQ(stats.exit_code, 0) << stats.err;
+  const int entries = stats.json()["entries"];
+  ASSERT_GT(entries, 0);
+  CliResult list = run(with_cache({"cache", "list", "--json"}));
+  ASSERT_EQ(list.json()["entries"].size(), static_cast<std::size_t>(entries));
+  EXPECT_EQ(run(with_cache({"cache", "verify"})).exit_code, 0);
+
+  fs::path victim = list.json()["entries"][0]["path"].get<std::string>();
+  auto bytes = test::read_bytes(victim);
+  bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 0x5a);
+  test::write_bytes(victim, bytes);
+  CliResult verify = run(with_cache({"cache", "verify", "--json"}));
+  EXPECT_EQ(verify.exit_code, 1) << verify.out << verify.err;
+  EXPECT_EQ(verify.json()["bad"], 1);
+  EXPECT_EQ(run(with_cache({"cache", "verify"})).exit_code, 0);  // the bad entry was removed
+
+  EXPECT_EQ(run(with_cache({"cache", "prune", "--max-bytes", "0"})).exit_code, 0);
+  EXPECT_EQ(run(with_cache({"cache", "stats", "--json"})).json()["entries"], 0);
+  EXPECT_EQ(run(with_cache({"cache", "clear"})).exit_code, 0);
+  EXPECT_EQ(run(with_cache({"cache", "prune"})).exit_code, 2);  // --max-bytes missing
+}
+
+}  // namespace
+}  // namespace marlin_jit
