@@ -36,7 +36,8 @@ constexpr const char* kUsage =
 struct Options {
   std::vector<DType> dtypes = {DType::fp16, DType::bf16};
   std::vector<std::int64_t> ms = {1, 16, 64, 256, 1024, 4096};
-  std::vector<std::pair<std::int64_t, std::int64_t>> shapes = {{8192, 8192}, {28672, 8192}, {8192, 28672}, {4096, 4096}};
+  std::vector<std::pair<std::int64_t, std::int64_t>> shapes = {
+      {8192, 8192}, {28672, 8192}, {8192, 28672}, {4096, 4096}};
   int warmup = 10;
   int repeats = 100;
   double rotate_bytes = 512.0 * (1 << 20);  // ≥ 10× the 50 MB L2 of an H100
@@ -123,7 +124,8 @@ void run_shape(Context& ctx, std::int64_t n, std::int64_t k) {
 
   std::vector<PreparedNvfp4Linear> layers;
   {
-    const test::Nvfp4HostLayer host = test::make_realistic_layer(n, k, test::stream_seed(2026, static_cast<std::uint64_t>(n * k)));
+    const test::Nvfp4HostLayer host =
+        test::make_realistic_layer(n, k, test::stream_seed(2026, static_cast<std::uint64_t>(n * k)));
     const DeviceBuffer weight = DeviceBuffer::from_host(host.weight);
     const DeviceBuffer scale = DeviceBuffer::from_host(host.weight_scale);
     Nvfp4CheckpointLayer checkpoint;
@@ -166,8 +168,8 @@ void run_shape(Context& ctx, std::int64_t n, std::int64_t k) {
           MARLIN_JIT_CUBLAS(cublasGemmEx(ctx.cublas.get(), CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(n),
                                          static_cast<int>(m), static_cast<int>(k), &alpha,
                                          dense[static_cast<std::size_t>(i) % dense.size()].get(), type,
-                                         static_cast<int>(k), a.get(), type, static_cast<int>(k), &beta, out.get(), type,
-                                         static_cast<int>(n), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+                                         static_cast<int>(k), a.get(), type, static_cast<int>(k), &beta, out.get(),
+                                         type, static_cast<int>(n), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
         });
         const double flops = 2.0 * static_cast<double>(m) * nk;
         const double seconds = ours.median_us * 1e-6;
@@ -211,8 +213,8 @@ int run(int argc, char** argv) {
   }
   std::string command;
   for (int i = 0; i < argc; ++i) command += (i ? " " : "") + std::string(argv[i]);
-  std::printf("# %s (sm_%d), %s, commit %s\n# %s\n", gpu.name.c_str(), gpu.sm, utc_date().c_str(),
-              commit_id().c_str(), command.c_str());
+  std::printf("# %s (sm_%d), %s, commit %s\n# %s\n", gpu.name.c_str(), gpu.sm, utc_date().c_str(), commit_id().c_str(),
+              command.c_str());
 
   CudaStream stream;
   CublasHandle cublas(stream.get());

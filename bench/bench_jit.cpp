@@ -52,7 +52,8 @@ struct Options {
 // NOTE: restates the name expression the runtime's kernel catalog builds for a dense spec (documented in
 // templates/marlin_jit/entry/dense_gemm.cuh). A public spec → KernelRequest function would replace this.
 KernelRequest request_for_dense_spec(const KernelSpec& spec) {
-  if (spec.kind != KernelKind::dense) throw std::invalid_argument("only dense specs map to requests here; use --request");
+  if (spec.kind != KernelKind::dense)
+    throw std::invalid_argument("only dense specs map to requests here; use --request");
   static const char* const kQuantKinds[] = {"nvfp4", "mxfp4", "uint4b8", "uint4", "uint8b128"};
   KernelRequest request;
   request.entry_header = "marlin_jit/entry/dense_gemm.cuh";
@@ -148,7 +149,8 @@ void measure(const Kernel& kernel, const Options& options, const std::string& de
     const auto start = Clock::now();
     const CompiledKernel hit = runtime.compile(kernel.request);
     disk_hit_ms = 1e3 * seconds_since(start);
-    if (hit.origin != KernelOrigin::disk) std::printf("  note: expected a disk hit, got %s\n", to_string(hit.origin).c_str());
+    if (hit.origin != KernelOrigin::disk)
+      std::printf("  note: expected a disk hit, got %s\n", to_string(hit.origin).c_str());
   }
   std::string disk_load_ms = "n/a", memory_hit_ns = "n/a";
   if (!device_arch.empty() && device_arch == kernel.request.arch) {
@@ -166,9 +168,10 @@ void measure(const Kernel& kernel, const Options& options, const std::string& de
               memory_hit_ns.c_str(), static_cast<unsigned long long>(stats.cubin_bytes), stats.registers,
               stats.spill_bytes);
   std::fflush(stdout);
-  csv.add({kernel.label, kernel.request.arch, fixed(median(cold), 4), fixed(*std::min_element(cold.begin(), cold.end()), 4),
-           fixed(stats.compile_seconds, 4), fixed(disk_hit_ms, 3), disk_load_ms, memory_hit_ns,
-           std::to_string(stats.cubin_bytes), std::to_string(stats.registers), std::to_string(stats.spill_bytes)});
+  csv.add({kernel.label, kernel.request.arch, fixed(median(cold), 4),
+           fixed(*std::min_element(cold.begin(), cold.end()), 4), fixed(stats.compile_seconds, 4),
+           fixed(disk_hit_ms, 3), disk_load_ms, memory_hit_ns, std::to_string(stats.cubin_bytes),
+           std::to_string(stats.registers), std::to_string(stats.spill_bytes)});
 }
 
 int run(int argc, char** argv) {
@@ -194,7 +197,8 @@ int run(int argc, char** argv) {
     options.specs.push_back("dense/nvfp4/fp16/g16/sm_" + sm + "/t256m1n8k8s8");
   }
   try {
-    for (const std::string& text : options.specs) kernels.push_back({text, request_for_dense_spec(parse_kernel_spec(text)), {}});
+    for (const std::string& text : options.specs)
+      kernels.push_back({text, request_for_dense_spec(parse_kernel_spec(text)), {}});
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_jit: %s\n%s", e.what(), kUsage);
     return 2;

@@ -34,7 +34,8 @@ inline std::string commit_id() {
 inline std::string device_name() {
   int count = 0;
   cudaDeviceProp properties{};
-  if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0 || cudaGetDeviceProperties(&properties, 0) != cudaSuccess) {
+  if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0 ||
+      cudaGetDeviceProperties(&properties, 0) != cudaSuccess) {
     cudaGetLastError();
     return "no-gpu";
   }

@@ -2,11 +2,14 @@
 // checkpoint tensors, accepted when its error is at most 1.25× that of a cuBLAS GEMM in the same dtype on the same
 // dequantized weights, measured in the same case; and the refusals that must come before any launch.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <random>
@@ -39,29 +42,69 @@ std::uint64_t run_seed() {
 
 std::uint64_t seed_for(const std::string& what) { return stream_seed(run_seed(), std::hash<std::string>{}(what)); }
 
-// ---- the process-wide session: one Runtime on a fresh cache folder, one stream, one cuBLAS handle
+// ---- the process-wide session: one Runtime, one stream, one cuBLAS handle
+
+// The kernel cache: $MARLIN_JIT_TEST_CACHE_DIR, else one folder under the system temp folder shared by every
+// process of this test and kept, never the user's cache. ctest runs each case in a process of its own; a fresh
+// folder per process would recompile every kernel for every one of the ~370 cases.
+std::filesystem::path test_cache_dir() {
+  std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("marlin_jit_gpu_tests_" + std::to_string(getuid()));
+  if (const char* chosen = std::getenv("MARLIN_JIT_TEST_CACHE_DIR"); chosen != nullptr && *chosen != '\0') dir = chosen;
+  std::error_code ignored;  // an unusable folder is the runtime's to report (as a logged, skipped cache)
+  std::filesystem::create_directories(dir, ignored);
+  return dir;
+}
 
 struct Session {
-  TempCacheDir cache_dir{"marlin_jit_gemm_dense"};
-  Runtime runtime{[this] {
+  Runtime runtime{[] {
     RuntimeOptions options;
-    options.cache_dir = cache_dir.path();
+    options.cache_dir = test_cache_dir();
     return options;
   }()};
   CudaStream stream;
   CublasHandle cublas{stream.get()};
 };
 
-// One checkpoint layer shared by all cases of its (N, K, kind): generated, uploaded and prepared once.
-struct LayerUnderTest {
+std::vector<std::uint16_t> round_all(const std::vector<double>& values, DType dtype) {
+  std::vector<std::uint16_t> bits(values.size());
+  parallel_for(static_cast<std::int64_t>(values.size()), [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i) {
+      bits[static_cast<std::size_t>(i)] = half_from_double(values[static_cast<std::size_t>(i)], dtype);
+    }
+  });
+  return bits;
+}
+
+// One checkpoint layer shared by all cases of its (N, K, kind) in this process: generated, uploaded and prepared
+// once; what only some cases need (host float64 weights, device copies) is derived on first use.
+class LayerUnderTest {
+ public:
   std::int64_t n = 0, k = 0;
   CheckpointKind kind = CheckpointKind::realistic;
   Nvfp4HostLayer host;
-  std::vector<double> dequantized;  // [n][k] on the host, for CPU references
   std::optional<PreparedNvfp4Linear> prepared;
-  DeviceBuffer weight_f64;          // dequantized, for the cuBLAS DGEMM reference
-  DeviceBuffer weight_fp16, weight_bf16;  // dequantized and rounded to the dtype, for the cuBLAS baseline
-  const DeviceBuffer& weight_in(DType dtype) const { return dtype == DType::fp16 ? weight_fp16 : weight_bf16; }
+
+  // [n][k] float64 on the host, for CPU references.
+  const std::vector<double>& dequantized() {
+    if (dequantized_.empty()) dequantized_ = host.dequantized();
+    return dequantized_;
+  }
+  // The same on the device, for the cuBLAS DGEMM reference.
+  const DeviceBuffer& weight_f64() {
+    if (weight_f64_.bytes() == 0) weight_f64_ = DeviceBuffer::from_host(dequantized());
+    return weight_f64_;
+  }
+  // Rounded to the dtype on the device, for the cuBLAS baseline.
+  const DeviceBuffer& weight_in(DType dtype) {
+    DeviceBuffer& buffer = dtype == DType::fp16 ? weight_fp16_ : weight_bf16_;
+    if (buffer.bytes() == 0) buffer = DeviceBuffer::from_host(round_all(dequantized(), dtype));
+    return buffer;
+  }
+
+ private:
+  std::vector<double> dequantized_;
+  DeviceBuffer weight_f64_, weight_fp16_, weight_bf16_;
 };
 
 std::unique_ptr<Session>& session_slot() {
@@ -88,16 +131,6 @@ class ReleaseBeforeExit : public ::testing::Environment {
 [[maybe_unused]] ::testing::Environment* const kReleaseBeforeExit =
     ::testing::AddGlobalTestEnvironment(new ReleaseBeforeExit);
 
-std::vector<std::uint16_t> round_all(const std::vector<double>& values, DType dtype) {
-  std::vector<std::uint16_t> bits(values.size());
-  parallel_for(static_cast<std::int64_t>(values.size()), [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t i = begin; i < end; ++i) {
-      bits[static_cast<std::size_t>(i)] = half_from_double(values[static_cast<std::size_t>(i)], dtype);
-    }
-  });
-  return bits;
-}
-
 Nvfp4CheckpointLayer checkpoint_view(const DeviceBuffer& weight, const DeviceBuffer& scale, float global,
                                      std::int64_t n, std::int64_t k) {
   Nvfp4CheckpointLayer view;
@@ -118,9 +151,8 @@ LayerUnderTest& layer_for(std::int64_t n, std::int64_t k, CheckpointKind kind) {
   layer->n = n;
   layer->k = k;
   layer->kind = kind;
-  layer->host = make_layer(kind, n, k,
-                           seed_for(std::string(checkpoint_kind_name(kind)) + std::to_string(n) + "x" +
-                                    std::to_string(k)));
+  layer->host = make_layer(
+      kind, n, k, seed_for(std::string(checkpoint_kind_name(kind)) + std::to_string(n) + "x" + std::to_string(k)));
   {
     DeviceBuffer weight = DeviceBuffer::from_host(layer->host.weight);
     DeviceBuffer scale = DeviceBuffer::from_host(layer->host.weight_scale);
@@ -135,10 +167,6 @@ LayerUnderTest& layer_for(std::int64_t n, std::int64_t k, CheckpointKind kind) {
   EXPECT_EQ(layer->prepared->n(), n);
   EXPECT_EQ(layer->prepared->k(), k);
   EXPECT_GE(layer->prepared->padded_n(), n);
-  layer->dequantized = layer->host.dequantized();
-  layer->weight_f64 = DeviceBuffer::from_host(layer->dequantized);
-  layer->weight_fp16 = DeviceBuffer::from_host(round_all(layer->dequantized, DType::fp16));
-  layer->weight_bf16 = DeviceBuffer::from_host(round_all(layer->dequantized, DType::bf16));
   slot = std::move(layer);
   return *slot;
 }
@@ -156,7 +184,7 @@ void fill_rows(DeviceBuffer& dst, const void* row, std::size_t row_bytes, std::i
 }
 
 // out = a · Wᵀ (+ bias) in float64 through cuBLAS DGEMM, for shapes too large for the CPU reference.
-std::vector<double> dgemm_reference(const LayerUnderTest& layer, const std::vector<double>& a,
+std::vector<double> dgemm_reference(LayerUnderTest& layer, const std::vector<double>& a,
                                     const std::vector<double>& bias, std::int64_t m) {
   Session& s = session();
   const std::int64_t n = layer.n, k = layer.k;
@@ -171,7 +199,7 @@ std::vector<double> dgemm_reference(const LayerUnderTest& layer, const std::vect
   // Row-major out[m][n] is column-major outᵀ[n][m] = W[n][k] · aᵀ: W read transposed from its [n][k] rows.
   const double alpha = 1;
   MARLIN_JIT_CUBLAS(cublasDgemm(s.cublas.get(), CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(n), static_cast<int>(m),
-                                static_cast<int>(k), &alpha, layer.weight_f64.as<double>(), static_cast<int>(k),
+                                static_cast<int>(k), &alpha, layer.weight_f64().as<double>(), static_cast<int>(k),
                                 a_device.as<double>(), static_cast<int>(k), &beta, out.as<double>(),
                                 static_cast<int>(n)));
   s.stream.synchronize();
@@ -179,17 +207,17 @@ std::vector<double> dgemm_reference(const LayerUnderTest& layer, const std::vect
 }
 
 // The float64 reference: on the CPU up to kCpuReferenceMaxMacs multiply-adds, else DGEMM on the GPU.
-std::vector<double> reference_output(const LayerUnderTest& layer, const std::vector<double>& a,
+std::vector<double> reference_output(LayerUnderTest& layer, const std::vector<double>& a,
                                      const std::vector<double>& bias, std::int64_t m) {
   const double macs = static_cast<double>(m) * static_cast<double>(layer.n) * static_cast<double>(layer.k);
-  return macs <= kCpuReferenceMaxMacs ? reference_gemm(a, layer.dequantized, bias, m, layer.n, layer.k)
+  return macs <= kCpuReferenceMaxMacs ? reference_gemm(a, layer.dequantized(), bias, m, layer.n, layer.k)
                                       : dgemm_reference(layer, a, bias, m);
 }
 
 // The baseline: cublasGemmEx in the dtype (fp32 compute, no reduced-precision reductions) on the dequantized
 // weights rounded to the dtype; the bias enters as C with beta = 1, i.e. added in fp32 before the final rounding.
-std::vector<std::uint16_t> cublas_output(const LayerUnderTest& layer, const DeviceBuffer& a,
-                                         const DeviceBuffer& bias, std::int64_t m, DType dtype) {
+std::vector<std::uint16_t> cublas_output(LayerUnderTest& layer, const DeviceBuffer& a, const DeviceBuffer& bias,
+                                         std::int64_t m, DType dtype) {
   Session& s = session();
   const std::int64_t n = layer.n, k = layer.k;
   DeviceBuffer out(static_cast<std::size_t>(m * n) * 2);
@@ -231,7 +259,7 @@ std::vector<DenseCase> dense_cases() {
     std::int64_t n, k;
     const std::vector<std::int64_t>* ms;
   };
-  const Shape shapes[] = {{256, 128, &all_m},   {200, 256, &all_m},   {4096, 4096, &all_m},   {5120, 13824, &all_m},
+  const Shape shapes[] = {{256, 128, &all_m},   {200, 256, &all_m},   {4096, 4096, &all_m}, {5120, 13824, &all_m},
                           {2688, 1856, &all_m}, {8192, 8192, &big_m}, {28672, 8192, &big_m}};
   std::vector<DenseCase> cases;
   for (const Shape& shape : shapes) {
@@ -257,7 +285,8 @@ std::string unwritten_or_non_finite(const std::vector<std::uint16_t>& out, DType
     }
   }
   std::int64_t guard_touched = 0;
-  for (std::int64_t i = m * n; i < m * n + kOutputGuard; ++i) guard_touched += out[static_cast<std::size_t>(i)] != kPoison;
+  for (std::int64_t i = m * n; i < m * n + kOutputGuard; ++i)
+    guard_touched += out[static_cast<std::size_t>(i)] != kPoison;
   if (bad == 0 && guard_touched == 0) return {};
   return std::to_string(bad) + " outputs unwritten or not finite (first at row " + std::to_string(first / n) +
          ", col " + std::to_string(first % n) + "), " + std::to_string(guard_touched) +
@@ -275,7 +304,7 @@ TEST_P(GemmDense, matches_the_float64_reference_within_the_error_of_cublas) {
   SCOPED_TRACE("MARLIN_JIT_TEST_SEED=" + std::to_string(run_seed()) + " case " + name);
   Session& s = session();
   // The prepared layer does not depend on the dtype: one preparation serves the fp16 and bf16 cases alike.
-  const LayerUnderTest& layer = layer_for(c.n, c.k, c.kind);
+  LayerUnderTest& layer = layer_for(c.n, c.k, c.kind);
 
   const std::vector<std::uint16_t> a_bits = random_half_values(c.m * c.k, c.dtype, seed_for(name + "/a"));
   const std::vector<std::uint16_t> bias_bits =
@@ -304,8 +333,8 @@ TEST_P(GemmDense, matches_the_float64_reference_within_the_error_of_cublas) {
   }
 
   const std::vector<std::uint16_t> baseline = cublas_output(layer, a, bias, c.m, c.dtype);
-  const std::vector<double> ref = reference_output(layer, half_values_to_double(a_bits, c.dtype),
-                                                   half_values_to_double(bias_bits, c.dtype), c.m);
+  const std::vector<double> ref =
+      reference_output(layer, half_values_to_double(a_bits, c.dtype), half_values_to_double(bias_bits, c.dtype), c.m);
 
   // The adversarial layer's regimes (output column n % 4) are judged one by one, so the ±448 blocks cannot hide
   // an error in the subnormal ones; the last entry is the whole output.
@@ -318,8 +347,7 @@ TEST_P(GemmDense, matches_the_float64_reference_within_the_error_of_cublas) {
 
   const double rel = err[0].back().rel(), rel_cublas = err_cublas.back().rel();
   std::printf("[ gemm_dense ] %-44s rel=%.3e rel_cublas=%.3e ratio=%.3f rerun_rel=%.3e rerun_identical=%s\n",
-              name.c_str(), rel, rel_cublas, rel / rel_cublas, err[1].back().rel(),
-              ours[0] == ours[1] ? "yes" : "no");
+              name.c_str(), rel, rel_cublas, rel / rel_cublas, err[1].back().rel(), ours[0] == ours[1] ? "yes" : "no");
 
   // A baseline far off its rounding error would make the bar meaningless: check the bar before using it.
   EXPECT_LT(rel_cublas, c.dtype == DType::fp16 ? 2e-3 : 1e-2) << "the cuBLAS baseline itself is wrong";
@@ -347,12 +375,10 @@ TEST(DgemmReference, agrees_with_the_cpu_reference) {
   layer.n = n;
   layer.k = k;
   layer.host = make_adversarial_layer(n, k, seed_for("dgemm_reference"));
-  layer.dequantized = layer.host.dequantized();
-  layer.weight_f64 = DeviceBuffer::from_host(layer.dequantized);
   const auto a = half_values_to_double(random_half_values(m * k, DType::bf16, seed_for("dgemm_a")), DType::bf16);
   const auto bias = half_values_to_double(random_half_values(n, DType::bf16, seed_for("dgemm_b")), DType::bf16);
   for (const std::vector<double>& b : {std::vector<double>{}, bias}) {
-    EXPECT_LT(relative_l2_error(dgemm_reference(layer, a, b, m), reference_gemm(a, layer.dequantized, b, m, n, k)),
+    EXPECT_LT(relative_l2_error(dgemm_reference(layer, a, b, m), reference_gemm(a, layer.dequantized(), b, m, n, k)),
               1e-13)
         << (b.empty() ? "without" : "with") << " bias";
   }
@@ -403,8 +429,7 @@ void expect_nan_scale_refused(const Nvfp4HostLayer& host) {
   const DeviceBuffer weight = DeviceBuffer::from_host(host.weight);
   const DeviceBuffer scale = DeviceBuffer::from_host(host.weight_scale);
   try {
-    prepare_nvfp4_linear(s.runtime, checkpoint_view(weight, scale, host.global_scale, host.n, host.k),
-                         s.stream.get());
+    prepare_nvfp4_linear(s.runtime, checkpoint_view(weight, scale, host.global_scale, host.n, host.k), s.stream.get());
     ADD_FAILURE() << "a NaN scale was accepted";
   } catch (const ConfigError& e) {
     EXPECT_EQ(e.rule(), "nvfp4_scale_finite") << e.what();
@@ -425,19 +450,24 @@ TEST_F(Nvfp4Refusals, k_not_a_multiple_of_64_is_refused_before_any_launch) {
   // K = 96 and 160 are whole 16-blocks but not whole 64-element K tiles; K = 40 is not even whole blocks. The
   // buffers come from a K = 192 layer, large enough for whatever a faulty preparation might read.
   const Nvfp4HostLayer host = make_realistic_layer(256, 192, seed_for("bad_k"));
-  for (std::int64_t k : {96, 160, 40}) {
+  const struct {
+    std::int64_t k;
+    const char* rule;
+  } bad[] = {{96, "k_multiple_of_tile"}, {160, "k_multiple_of_tile"}, {40, "k_multiple_of_group"}};
+  for (const auto& [k, rule] : bad) {
     const CaptureOutcome outcome = prepare_captured(host, 256, k);
     const std::optional<ConfigError> error = config_error(outcome.error);
     EXPECT_TRUE(error.has_value()) << "K=" << k << ": expected ConfigError, got: " << describe(outcome.error);
+    if (error) {
+      EXPECT_EQ(error->rule(), rule) << "K=" << k << ": " << error->what();
+    }
     EXPECT_EQ(outcome.nodes, 0u) << "K=" << k << ": work was enqueued before the refusal";
-    if (error) std::printf("[ gemm_dense ] K=%lld refused: rule %s: %s\n", static_cast<long long>(k),
-                           error->rule().c_str(), error->what());
   }
 }
 
 TEST_F(Nvfp4Refusals, apply_refuses_bad_arguments_before_any_launch) {
   Session& s = session();
-  const LayerUnderTest& layer = layer_for(256, 128, CheckpointKind::realistic);
+  LayerUnderTest& layer = layer_for(256, 128, CheckpointKind::realistic);
   const DeviceBuffer a(static_cast<std::size_t>(16 * 128) * 2), out(static_cast<std::size_t>(16 * 256) * 2);
   LinearApplyArgs good;
   good.input = a.address();
@@ -460,6 +490,17 @@ TEST_F(Nvfp4Refusals, apply_refuses_bad_arguments_before_any_launch) {
         << b.what << ": expected ConfigError, got: " << describe(outcome.error);
     EXPECT_EQ(outcome.nodes, 0u) << b.what << ": work was enqueued before the refusal";
   }
+}
+
+TEST_F(Nvfp4Refusals, m_zero_is_a_no_op) {
+  Session& s = session();
+  LayerUnderTest& layer = layer_for(256, 128, CheckpointKind::realistic);
+  LinearApplyArgs args;
+  args.m = 0;  // no rows: no pointer is read, nothing is enqueued, nothing is refused
+  const CaptureOutcome outcome = capture_enqueued_work(
+      s.stream.get(), [&] { apply_nvfp4_linear(s.runtime, *layer.prepared, args, s.stream.get()); });
+  EXPECT_FALSE(outcome.error) << describe(outcome.error);
+  EXPECT_EQ(outcome.nodes, 0u);
 }
 
 }  // namespace

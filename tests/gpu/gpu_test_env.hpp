@@ -21,14 +21,14 @@ namespace marlin_jit::test {
 
 inline void cuda_check(cudaError_t status, const char* call, const char* file, int line) {
   if (status != cudaSuccess) {
-    throw std::runtime_error(std::string(file) + ":" + std::to_string(line) + ": " + call + " failed: " +
-                             cudaGetErrorName(status) + " (" + cudaGetErrorString(status) + ")");
+    throw std::runtime_error(std::string(file) + ":" + std::to_string(line) + ": " + call +
+                             " failed: " + cudaGetErrorName(status) + " (" + cudaGetErrorString(status) + ")");
   }
 }
 inline void cublas_check(cublasStatus_t status, const char* call, const char* file, int line) {
   if (status != CUBLAS_STATUS_SUCCESS) {
-    throw std::runtime_error(std::string(file) + ":" + std::to_string(line) + ": " + call +
-                             " failed: cublasStatus " + std::to_string(static_cast<int>(status)));
+    throw std::runtime_error(std::string(file) + ":" + std::to_string(line) + ": " + call + " failed: cublasStatus " +
+                             std::to_string(static_cast<int>(status)));
   }
 }
 #define MARLIN_JIT_CUDA(call) ::marlin_jit::test::cuda_check((call), #call, __FILE__, __LINE__)
@@ -53,8 +53,8 @@ inline const GpuInfo& gpu_info() {
     int count = 0;
     const cudaError_t status = cudaGetDeviceCount(&count);
     if (status != cudaSuccess) {
-      probe.reason = std::string("no usable CUDA driver or device: cudaGetDeviceCount returned ") +
-                     cudaGetErrorName(status);
+      probe.reason =
+          std::string("no usable CUDA driver or device: cudaGetDeviceCount returned ") + cudaGetErrorName(status);
       cudaGetLastError();
       return probe;
     }
@@ -206,8 +206,8 @@ class TempCacheDir {
 // ---- what a call enqueues
 
 struct CaptureOutcome {
-  std::size_t nodes = 0;       // kernels, copies and memsets the call put on the stream
-  std::exception_ptr error;    // what the call threw, if anything
+  std::size_t nodes = 0;                 // kernels, copies and memsets the call put on the stream
+  std::exception_ptr error;              // what the call threw, if anything
   cudaError_t end_status = cudaSuccess;  // cudaStreamEndCapture's answer (invalidated if the call synchronized)
 };
 

@@ -245,8 +245,7 @@ struct Nvfp4HostLayer {
 
   // Exact in float64: e2m1 × e4m3 has at most 6 significant bits, times a float32 global at most 30.
   double dequant(std::int64_t row, std::int64_t col) const {
-    return e2m1_to_double(code(row, col)) * e4m3fn_to_double(scale(row, col / 16)) *
-           static_cast<double>(global_scale);
+    return e2m1_to_double(code(row, col)) * e4m3fn_to_double(scale(row, col / 16)) * static_cast<double>(global_scale);
   }
 
   // The whole dequantized matrix [n][k], row-major.
@@ -265,8 +264,7 @@ struct Nvfp4HostLayer {
 
 // Weights as a bf16 checkpoint would hold them: N(0, sigma) rounded to bf16, about one element in 4096 an outlier
 // of 8–32 σ. Returned as floats (every value exactly a bf16), [n][k].
-inline std::vector<float> random_bf16_weights(std::int64_t n, std::int64_t k, std::uint64_t seed,
-                                              double sigma = 0.02) {
+inline std::vector<float> random_bf16_weights(std::int64_t n, std::int64_t k, std::uint64_t seed, double sigma = 0.02) {
   std::vector<float> w(static_cast<std::size_t>(n * k));
   parallel_for(n, [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t row = begin; row < end; ++row) {
@@ -345,9 +343,8 @@ inline Nvfp4HostLayer make_adversarial_layer(std::int64_t n, std::int64_t k, std
         const unsigned mantissa = rng.below(8);
         return (exponent_field << 3) | mantissa | random_sign(p_negative);
       };
-      const std::int64_t extreme_block = blocks > 1 ? 1 + static_cast<std::int64_t>(rng.below(
-                                                              static_cast<unsigned>(blocks - 1)))
-                                                    : 0;
+      const std::int64_t extreme_block =
+          blocks > 1 ? 1 + static_cast<std::int64_t>(rng.below(static_cast<unsigned>(blocks - 1))) : 0;
       for (std::int64_t block = 0; block < blocks; ++block) {
         unsigned scale = 0;
         bool zero_codes = false;
@@ -387,8 +384,8 @@ inline Nvfp4HostLayer make_adversarial_layer(std::int64_t n, std::int64_t k, std
 
 // An adversarial layer with one NaN scale byte (0x7F or 0xFF) at scale index `position` of the flattened
 // [n][k/16] tensor; a negative position picks a random one. Preparation must refuse it.
-inline Nvfp4HostLayer make_nan_scale_layer(std::int64_t n, std::int64_t k, std::uint64_t seed,
-                                           std::uint8_t nan_byte, std::int64_t position = -1) {
+inline Nvfp4HostLayer make_nan_scale_layer(std::int64_t n, std::int64_t k, std::uint64_t seed, std::uint8_t nan_byte,
+                                           std::int64_t position = -1) {
   if (!e4m3fn_is_nan(nan_byte)) throw std::invalid_argument("make_nan_scale_layer: not a NaN code");
   Nvfp4HostLayer layer = make_adversarial_layer(n, k, seed);
   const auto count = static_cast<std::int64_t>(layer.weight_scale.size());

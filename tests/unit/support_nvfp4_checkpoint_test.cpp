@@ -161,16 +161,18 @@ TEST_P(HalfCodecs, overflow_becomes_infinity_and_nan_stays_nan) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Dtypes, HalfCodecs, ::testing::Values(DType::fp16, DType::bf16),
-                         [](const ::testing::TestParamInfo<DType>& param) { return std::string(dtype_name(param.param)); });
+                         [](const ::testing::TestParamInfo<DType>& param) {
+                           return std::string(dtype_name(param.param));
+                         });
 
 // ---- the layer and its generators
 
 TEST(Nvfp4HostLayer, stores_even_k_in_the_low_nibble_and_dequantizes_exactly) {
   Nvfp4HostLayer layer(2, 32);
   layer.global_scale = 0.375f;
-  layer.weight[0] = 0x72;  // k=0: code 2 (1.0), k=1: code 7 (6.0)
-  layer.scale(0, 0) = 0x40;  // 2.0
-  layer.scale(0, 1) = 0x81;  // −2^-9
+  layer.weight[0] = 0x72;      // k=0: code 2 (1.0), k=1: code 7 (6.0)
+  layer.scale(0, 0) = 0x40;    // 2.0
+  layer.scale(0, 1) = 0x81;    // −2^-9
   layer.set_code(0, 17, 0xB);  // −1.5, high nibble of byte 8
   EXPECT_EQ(layer.code(0, 0), 2);
   EXPECT_EQ(layer.code(0, 1), 7);
