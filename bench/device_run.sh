@@ -12,7 +12,7 @@ build=$root/build/device
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMARLIN_JIT_BUILD_TESTS=ON \
   -DMARLIN_JIT_BUILD_BENCH=ON -DCMAKE_PREFIX_PATH="$root/.deps/root/usr" > "$out/configure.log" 2>&1 \
   || { tail -n 30 "$out/configure.log"; exit 1; }
-cmake --build "$build" -j "$(nproc)" > "$out/build.log" 2>&1 || { grep -E 'error|FAILED' "$out/build.log" | head -30; exit 1; }
+cmake --build "$build" -j "$(nproc)" -- -k 0 > "$out/build.log" 2>&1 || grep -E "error|FAILED" "$out/build.log" | head -30
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu --format=csv > "$out/gpu.txt"
 cache=$(mktemp -d)
 export MARLIN_JIT_CACHE_DIR=$cache

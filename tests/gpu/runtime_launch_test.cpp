@@ -5,10 +5,15 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <iostream>
 #include <cmath>
 #include <vector>
 
+#include "../../runtime/src/compile/kernel_catalog.hpp"
 #include "gpu_available.hpp"
+#include "marlin_jit/dispatch.hpp"
+#include "marlin_jit/kernel_spec.hpp"
 #include "marlin_jit/runtime.hpp"
 #include "temp_cache_dir.hpp"
 
@@ -141,6 +146,35 @@ TEST_F(RuntimeLaunchTest, SecondRuntimeLoadsFromDiskAndRepeatsHitMemory) {
   EXPECT_EQ(stats.compiles, 0u);
   EXPECT_EQ(stats.disk_hits, 1u);
   EXPECT_GE(stats.memory_hits, static_cast<std::uint64_t>(kRepeats));
+}
+
+TEST_F(RuntimeLaunchTest, EmbeddedKernelRepeatIsASharedLockHit) {
+  if (!is_supported_sm(sm_)) GTEST_SKIP() << "sm_" << sm_ << " has no catalog kernels";
+  RuntimeOptions embedded;
+  embedded.cache_dir = options_.cache_dir;
+  if (std::getenv("MARLIN_JIT_TEMPLATE_DIR") != nullptr) GTEST_SKIP() << "MARLIN_JIT_TEMPLATE_DIR is set";
+  Runtime runtime(embedded);
+  KernelRequest scales = request_for(parse_kernel_spec("prep/nvfp4/scales/sm_" + std::to_string(sm_)));
+  auto start = std::chrono::steady_clock::now();
+  KernelHandle first = runtime.get_kernel(scales);
+  double cold = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  { Runtime other(embedded); }
+  Runtime warm(embedded);
+  start = std::chrono::steady_clock::now();
+  KernelHandle from_disk = warm.get_kernel(scales);
+  double disk = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(from_disk.compiled().origin, KernelOrigin::disk);
+  constexpr int kRepeats = 100000;
+  start = std::chrono::steady_clock::now();
+  for (int i = 0; i < kRepeats; ++i) {
+    KernelHandle again = warm.get_kernel(scales);
+    ASSERT_TRUE(again.valid());
+  }
+  double hit = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / kRepeats;
+  std::cout << "[ measure  ] prep/nvfp4/scales: cold get_kernel " << cold * 1e3 << " ms, warm (disk) "
+            << disk * 1e3 << " ms, memory hit " << hit * 1e9 << " ns\n";
+  EXPECT_LT(hit, 20e-6);
+  EXPECT_GE(warm.cache_statistics().memory_hits, static_cast<std::uint64_t>(kRepeats));
 }
 
 TEST_F(RuntimeLaunchTest, TooMuchDynamicSharedMemoryIsADriverError) {

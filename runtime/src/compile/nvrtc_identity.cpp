@@ -15,7 +15,9 @@
 #include <cstdio>
 #include <cstring>
 
-#define XXH_INLINE_ALL
+#ifndef XXH_INLINE_ALL
+#define XXH_INLINE_ALL  // header-only: no libxxhash ABI in the library
+#endif
 #include <xxhash.h>
 
 #include "internal/log.hpp"
