@@ -1,6 +1,6 @@
-// The per-key lock of the disk store: in-process timed mutex plus flock on <root>/locks/<key>.lock, polled
-// with a growing back-off up to a deadline (Linux has no timed flock). A holder killed by SIGKILL releases
-// its flock with its descriptors, so no lock ever outlives its process.
+// The per-key lock of the disk store: an in-process lock plus flock on <root>/locks/<key>.lock, both waited on
+// up to one deadline (flock polled with a growing back-off: Linux has no timed flock). A holder killed by
+// SIGKILL releases its flock with its descriptors, so no lock ever outlives its process.
 #include "key_lock.hpp"
 
 #include <fcntl.h>
@@ -104,15 +104,17 @@ KeyLocks::Guard KeyLocks::acquire(const Digest& key, const std::optional<fs::pat
                                   std::chrono::milliseconds timeout, std::error_code& error) {
   error.clear();
   const auto deadline = Clock::now() + timeout;
-  Slot* slot;
+  bool locked;
   {
-    std::lock_guard<std::mutex> lock(slots_mutex_);
-    slot = &slots_[key];
-    ++slot->users;
+    std::unique_lock<std::mutex> lock(slots_mutex_);
+    Slot& slot = slots_[key];
+    ++slot.users;
+    locked = slot.released.wait_until(lock, deadline, [&slot] { return !slot.held; });
+    if (locked) slot.held = true;
   }
-  Guard guard(this, key);
-  guard.thread_locked_ = slot->mutex.try_lock_until(deadline);
-  if (!guard.thread_locked_) {
+  Guard guard(this, key);  // from here on, the guard's destructor gives back what was taken above
+  guard.thread_locked_ = locked;
+  if (!locked) {
     error = std::make_error_code(std::errc::timed_out);
     return guard;
   }
@@ -126,7 +128,10 @@ KeyLocks::Guard KeyLocks::acquire(const Digest& key, const std::optional<fs::pat
 void KeyLocks::release(const Digest& key, bool thread_locked) {
   std::lock_guard<std::mutex> lock(slots_mutex_);
   auto it = slots_.find(key);
-  if (thread_locked) it->second.mutex.unlock();
+  if (thread_locked) {
+    it->second.held = false;
+    it->second.released.notify_all();
+  }
   if (--it->second.users == 0) slots_.erase(it);
 }
 

@@ -1,9 +1,10 @@
-// Per-key mutual exclusion at two levels: an in-process timed mutex per key (flock does not separate threads
+// Per-key mutual exclusion at two levels: an in-process lock per key (flock does not separate threads
 // sharing one descriptor) and an flock on a lock file per key, which the kernel releases when its holder dies.
 // Waits are bounded; a timeout yields an unlocked guard, never an exception.
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -66,14 +67,17 @@ class KeyLocks {
                 std::chrono::milliseconds timeout, std::error_code& error);
 
  private:
+  // A hand-made timed lock (a flag and a condition variable under slots_mutex_) rather than std::timed_mutex,
+  // whose pthread_mutex_clocklock thread sanitizers do not follow.
   struct Slot {
-    std::timed_mutex mutex;
-    int users = 0;
+    bool held = false;
+    int users = 0;  // guards and waiters; the slot is erased when the last one leaves
+    std::condition_variable released;
   };
   void release(const Digest& key, bool thread_locked);
 
   std::mutex slots_mutex_;
-  std::map<Digest, Slot> slots_;  // nodes are stable; a slot lives while any guard or waiter uses it
+  std::map<Digest, Slot> slots_;  // nodes are stable, so a Slot& stays valid while users > 0
 };
 
 }  // namespace marlin_jit::cache::detail

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <random>
 #include <string>
 #include <vector>
@@ -250,17 +251,22 @@ std::string case_name(const DenseCase& c) {  // bf16_bias_M33_N200_K256_realisti
   return std::string(dtype_name(c.dtype)) + (c.bias ? "_bias" : "_nobias") + "_M" + std::to_string(c.m) + "_N" +
          std::to_string(c.n) + "_K" + std::to_string(c.k) + "_" + checkpoint_kind_name(c.kind);
 }
+void PrintTo(const DenseCase& c, std::ostream* out) { *out << case_name(c); }
 
-// Shape-major, so that consecutive cases share one generated and prepared layer.
+// Shape-major, so that consecutive cases share one generated and prepared layer. Issue 3's M and (N, K) lists,
+// plus what makes the dispatcher pick every tile at least once (runtime/src/dispatch/tile_select.cpp today: M
+// block from ceil(M/16) up to 4, K tile 128 when K allows, 256 threads × 128 columns for wide N): M = 20 is the
+// only M block of 2, and (9216, 1344) the only wide N with a K tile of 64.
 std::vector<DenseCase> dense_cases() {
-  const std::vector<std::int64_t> all_m = {1, 7, 16, 33, 64, 128, 257, 1024};
+  const std::vector<std::int64_t> all_m = {1, 7, 16, 20, 33, 64, 128, 257, 1024};
   const std::vector<std::int64_t> big_m = {1, 16, 4096};
+  const std::vector<std::int64_t> tile_m = {1, 20, 33, 64};
   struct Shape {
     std::int64_t n, k;
     const std::vector<std::int64_t>* ms;
   };
-  const Shape shapes[] = {{256, 128, &all_m},   {200, 256, &all_m},   {4096, 4096, &all_m}, {5120, 13824, &all_m},
-                          {2688, 1856, &all_m}, {8192, 8192, &big_m}, {28672, 8192, &big_m}};
+  const Shape shapes[] = {{256, 128, &all_m},   {200, 256, &all_m},   {4096, 4096, &all_m},  {5120, 13824, &all_m},
+                          {2688, 1856, &all_m}, {8192, 8192, &big_m}, {28672, 8192, &big_m}, {9216, 1344, &tile_m}};
   std::vector<DenseCase> cases;
   for (const Shape& shape : shapes) {
     for (CheckpointKind kind : {CheckpointKind::realistic, CheckpointKind::adversarial}) {
@@ -492,11 +498,16 @@ TEST_F(Nvfp4Refusals, apply_refuses_bad_arguments_before_any_launch) {
   }
 }
 
-TEST_F(Nvfp4Refusals, m_zero_is_a_no_op) {
+using Nvfp4Apply = Nvfp4Refusals;
+
+TEST_F(Nvfp4Apply, m_zero_is_a_no_op) {
   Session& s = session();
   LayerUnderTest& layer = layer_for(256, 128, CheckpointKind::realistic);
+  const DeviceBuffer a(128 * 2), out(256 * 2);
   LinearApplyArgs args;
-  args.m = 0;  // no rows: no pointer is read, nothing is enqueued, nothing is refused
+  args.input = a.address();
+  args.output = out.address();
+  args.m = 0;  // no rows: nothing is enqueued and nothing is refused
   const CaptureOutcome outcome = capture_enqueued_work(
       s.stream.get(), [&] { apply_nvfp4_linear(s.runtime, *layer.prepared, args, s.stream.get()); });
   EXPECT_FALSE(outcome.error) << describe(outcome.error);

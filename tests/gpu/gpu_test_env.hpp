@@ -77,8 +77,6 @@ inline const GpuInfo& gpu_info() {
   return info;
 }
 
-inline bool gpu_available() { return gpu_info().present; }
-
 // Why the NVFP4 Marlin kernels cannot be exercised here (no device, or one outside 8.0 ≤ cc < 10.0), or nothing.
 inline std::optional<std::string> marlin_gpu_missing_reason() {
   const GpuInfo& info = gpu_info();

@@ -2,7 +2,9 @@
 // version, trailing junk): never loaded; a miss that is logged, counted and removed; rebuilt into a good entry.
 #include <gtest/gtest.h>
 
+#ifndef XXH_INLINE_ALL
 #define XXH_INLINE_ALL
+#endif
 #include <xxhash.h>
 
 #include <functional>

@@ -63,8 +63,9 @@ unsigned round_magnitude_to_code(double magnitude, unsigned max_code, Decode dec
 // Nearest e2m1 code, ties to even, saturating at ±6 (ModelOpt clamps the same way). The sign is kept, so a small
 // negative value becomes −0 (code 8).
 inline std::uint8_t e2m1_from_double(double x) {
-  const unsigned magnitude_code = detail::round_magnitude_to_code(
-      std::fabs(x), 7, [](unsigned c) { return e2m1_to_double(static_cast<std::uint8_t>(c)); });
+  static constexpr double kMagnitudes[8] = {0, 0.5, 1, 1.5, 2, 3, 4, 6};  // a table: generators call this per weight
+  const unsigned magnitude_code =
+      detail::round_magnitude_to_code(std::fabs(x), 7, [](unsigned c) { return kMagnitudes[c]; });
   return static_cast<std::uint8_t>(magnitude_code | (std::signbit(x) ? 8u : 0u));
 }
 
@@ -72,8 +73,13 @@ inline std::uint8_t e2m1_from_double(double x) {
 // NaN encodes as 0x7F.
 inline std::uint8_t e4m3fn_from_double(double x) {
   if (std::isnan(x)) return 0x7F;
-  const unsigned magnitude_code = detail::round_magnitude_to_code(
-      std::fabs(x), 0x7E, [](unsigned c) { return e4m3fn_to_double(static_cast<std::uint8_t>(c)); });
+  static const std::vector<double> kMagnitudes = [] {
+    std::vector<double> values(0x7F);
+    for (unsigned c = 0; c < values.size(); ++c) values[c] = e4m3fn_to_double(static_cast<std::uint8_t>(c));
+    return values;
+  }();
+  const unsigned magnitude_code =
+      detail::round_magnitude_to_code(std::fabs(x), 0x7E, [](unsigned c) { return kMagnitudes[c]; });
   return static_cast<std::uint8_t>(magnitude_code | (std::signbit(x) ? 0x80u : 0u));
 }
 
@@ -248,12 +254,21 @@ struct Nvfp4HostLayer {
     return e2m1_to_double(code(row, col)) * e4m3fn_to_double(scale(row, col / 16)) * static_cast<double>(global_scale);
   }
 
-  // The whole dequantized matrix [n][k], row-major.
+  // The whole dequantized matrix [n][k], row-major; equal to dequant() element by element (every product exact),
+  // through tables because generators and GPU tests call it on layers of 10^8 weights.
   std::vector<double> dequantized() const {
+    double code_values[16], scale_values[256];
+    for (unsigned c = 0; c < 16; ++c) code_values[c] = e2m1_to_double(static_cast<std::uint8_t>(c));
+    for (unsigned b = 0; b < 256; ++b) {
+      scale_values[b] = e4m3fn_to_double(static_cast<std::uint8_t>(b)) * static_cast<double>(global_scale);
+    }
     std::vector<double> out(static_cast<std::size_t>(n * k));
     parallel_for(n, [&](std::int64_t begin, std::int64_t end) {
       for (std::int64_t row = begin; row < end; ++row) {
-        for (std::int64_t col = 0; col < k; ++col) out[static_cast<std::size_t>(row * k + col)] = dequant(row, col);
+        for (std::int64_t col = 0; col < k; ++col) {
+          out[static_cast<std::size_t>(row * k + col)] =
+              code_values[code(row, col)] * scale_values[scale(row, col / 16)];
+        }
       }
     });
     return out;

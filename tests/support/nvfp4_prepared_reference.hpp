@@ -48,8 +48,11 @@ inline PreparedHostLayer prepare_reference(const Nvfp4HostLayer& layer) {
         const std::int64_t high = kin / 8, t = (kin % 8) / 2, e = kin % 2;
         const std::int64_t pair = 2 * half + high, lane = 4 * g + t;
         std::uint32_t code = layer.code(row, 16 * block + kin);
-        if (zero || nan) code = 0;
-        if (scale & 0x80) code ^= 0x8;
+        if (zero || nan) {
+          code = 0;  // a zero block is +0 whatever the scale's sign
+        } else if (scale & 0x80) {
+          code ^= 0x8;
+        }
         out.words[static_cast<std::size_t>((atom * 32 + lane) * 4 + j)] |= code << (12 - 4 * pair + 16 * e);
       }
     }

@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#ifndef XXH_INLINE_ALL
 #define XXH_INLINE_ALL
+#endif
 #include <xxhash.h>
 
 #include <cstring>
@@ -78,6 +80,32 @@ TEST(EntryFormat, EncodingIsExactlyTheDocumentedGrammar) {
   EXPECT_EQ(std::string(bytes.data() + 48 + lowered, metadata), entry.metadata_json);
   EXPECT_EQ(std::memcmp(bytes.data() + 48 + lowered + metadata, entry.payload.data(), payload), 0);
   EXPECT_EQ(le_at(bytes, bytes.size() - 8, 8), XXH3_64bits(bytes.data(), bytes.size() - 8));
+}
+
+// A format-1 entry as this build wrote it, checked in: every later build must still read it (or bump
+// kEntryFormatVersion, and then reject it by version). Key 0123456789abcdef fedcba9876543210, name "_Z1kv",
+// metadata "{}", payload 7f 'E' 'L' 'F'.
+TEST(EntryFormat, GoldenFormatOneEntryStillDecodes) {
+  const std::string hex =
+      "4d4a4b4301000000efcdab89674523011032547698badcfe050000000000000002000000000000000400000000000000"
+      "5f5a316b767b7d7f454c467c11bfc5a935bb22";
+  std::vector<char> bytes;
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    bytes.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  }
+  const Digest key{0x0123456789abcdefull, 0xfedcba9876543210ull};
+  std::string why;
+  const auto entry = decode_entry(bytes, key, &why);
+  if (kEntryFormatVersion != 1) {
+    EXPECT_FALSE(entry);
+    EXPECT_NE(why.find("version"), std::string::npos) << why;
+    return;
+  }
+  ASSERT_TRUE(entry) << why;
+  EXPECT_EQ(entry->lowered_name, "_Z1kv");
+  EXPECT_EQ(entry->metadata_json, "{}");
+  EXPECT_EQ(entry->payload, (std::vector<char>{'\x7f', 'E', 'L', 'F'}));
+  EXPECT_EQ(encode_entry(*entry), bytes);
 }
 
 TEST(EntryFormat, EmptyInputIsRejected) {

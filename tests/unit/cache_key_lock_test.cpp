@@ -100,8 +100,9 @@ TEST(KeyLock, DifferentKeysBuildInParallel) {
       return entry;
     };
   };
-  auto a = std::async(std::launch::async, [&] { return store.get_or_build(test_key(1), build_waiting_for_the_other(1)); });
-  auto b = std::async(std::launch::async, [&] { return store.get_or_build(test_key(2), build_waiting_for_the_other(2)); });
+  auto build_1 = build_waiting_for_the_other(1), build_2 = build_waiting_for_the_other(2);
+  auto a = std::async(std::launch::async, [&] { return store.get_or_build(test_key(1), build_1); });
+  auto b = std::async(std::launch::async, [&] { return store.get_or_build(test_key(2), build_2); });
   EXPECT_EQ(a.get().first.metadata_json, "together");
   EXPECT_EQ(b.get().first.metadata_json, "together");
 }

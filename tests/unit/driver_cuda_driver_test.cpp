@@ -21,14 +21,18 @@ TEST(CudaDriver, AvailabilityIsConsistent) {
 TEST(CudaDriver, WithoutDriverEveryUseFailsTheSameClearWay) {
   if (driver_available()) GTEST_SKIP() << "a CUDA driver is installed";
   std::string reason = *driver_unavailable_reason();
-  EXPECT_NE(reason.find("libcuda.so.1"), std::string::npos) << reason;
   for (int attempt = 0; attempt < 2; ++attempt) {
     try {
       detail::driver();
       FAIL();
     } catch (const DriverError& error) {
-      EXPECT_EQ(error.call(), "dlopen libcuda.so.1");
-      EXPECT_EQ(std::string(error.what()), reason);
+      EXPECT_EQ(std::string(error.what()), reason);  // the same error every time
+      // No libcuda at all (CI): the message says which library; a stub libcuda fails in cuInit instead.
+      if (error.call() == "dlopen libcuda.so.1") {
+        EXPECT_NE(reason.find("libcuda.so.1"), std::string::npos) << reason;
+      } else {
+        EXPECT_EQ(error.call(), "cuInit") << reason;
+      }
     }
   }
   EXPECT_THROW(list_devices(), DriverError);

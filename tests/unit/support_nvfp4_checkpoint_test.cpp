@@ -185,6 +185,19 @@ TEST(Nvfp4HostLayer, stores_even_k_in_the_low_nibble_and_dequantizes_exactly) {
   EXPECT_THROW(Nvfp4HostLayer(4, 40), std::invalid_argument) << "k must be a multiple of 16";
 }
 
+TEST(Nvfp4HostLayer, whole_matrix_dequantization_equals_the_per_element_one) {
+  MARLIN_JIT_TRACE_SEED();
+  for (const Nvfp4HostLayer& layer : {make_adversarial_layer(32, 256, stream_seed(run_seed(), 71)),
+                                      make_realistic_layer(32, 256, stream_seed(run_seed(), 72))}) {
+    const std::vector<double> all = layer.dequantized();
+    for (std::int64_t row = 0; row < layer.n; ++row) {
+      for (std::int64_t col = 0; col < layer.k; ++col) {
+        ASSERT_EQ(all[static_cast<std::size_t>(row * layer.k + col)], layer.dequant(row, col)) << row << "," << col;
+      }
+    }
+  }
+}
+
 TEST(RealisticCheckpoint, quantizes_like_modelopt_within_the_expected_error) {
   MARLIN_JIT_TRACE_SEED();
   const std::int64_t n = 96, k = 512;

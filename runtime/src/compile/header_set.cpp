@@ -85,14 +85,16 @@ cache::HeaderClosure HeaderSet::closure(const std::string& entry_header) const {
 
 const std::filesystem::path& toolkit_include_dir() {
   static const std::filesystem::path dir = [] {
+    // The toolkit the loaded NVRTC belongs to comes first: its headers are the ones the key's NVRTC identity
+    // stands for. (A pip-installed NVRTC has no cuda_fp16.h beside it and falls through to the others.)
     std::vector<std::filesystem::path> candidates;
+    if (auto lib = nvrtc_library_dir()) candidates.push_back(lib->parent_path() / "include");
     for (const char* name : {"CUDA_HOME", "CUDA_PATH"}) {
       if (auto root = env_path(name)) candidates.push_back(*root / "include");
     }
 #ifdef MARLIN_JIT_CUDA_INCLUDE_DIR
     candidates.emplace_back(MARLIN_JIT_CUDA_INCLUDE_DIR);
 #endif
-    if (auto lib = nvrtc_library_dir()) candidates.push_back(lib->parent_path() / "include");
     candidates.emplace_back("/usr/local/cuda/include");
     for (const auto& candidate : candidates) {
       std::error_code error;

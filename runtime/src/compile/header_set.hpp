@@ -34,9 +34,10 @@ class HeaderSet {
   std::optional<std::filesystem::path> directory_;
 };
 
-// The CUDA toolkit's include folder for <cuda_fp16.h> and friends: $CUDA_HOME/include, $CUDA_PATH/include, the
-// build's toolkit (MARLIN_JIT_CUDA_INCLUDE_DIR), <libnvrtc folder>/../include, /usr/local/cuda/include; the first
-// holding cuda_fp16.h. Found once per process. It is passed to NVRTC as -I but never enters a key.
+// The CUDA toolkit's include folder for <cuda_fp16.h> and friends: <loaded libnvrtc's folder>/../include,
+// $CUDA_HOME/include, $CUDA_PATH/include, the build's toolkit (MARLIN_JIT_CUDA_INCLUDE_DIR), /usr/local/cuda/include;
+// the first holding cuda_fp16.h. Found once per process. Passed to NVRTC as -I; never enters a key.
+// NOTE: toolkit headers are keyed only through NVRTC's identity, so they must come from NVRTC's own toolkit.
 const std::filesystem::path& toolkit_include_dir();
 
 }  // namespace marlin_jit::detail

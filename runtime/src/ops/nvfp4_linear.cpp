@@ -157,6 +157,8 @@ PreparedNvfp4Linear prepare_nvfp4_linear(Runtime& runtime, const Nvfp4Checkpoint
 void apply_nvfp4_linear(Runtime& runtime, const PreparedNvfp4Linear& layer, const LinearApplyArgs& args,
                         CUstream stream) {
   const PreparedNvfp4Linear::Impl& prepared = layer.impl();
+  require(args.dtype == DType::fp16 || args.dtype == DType::bf16, "dtype",
+          std::to_string(static_cast<int>(args.dtype)), "fp16, bf16", "activation dtype must be fp16 or bf16");
   if (args.m == 0) return;  // an empty batch is a valid no-op
   require(args.m >= 1 && args.m <= kMaxDimension, "shape_m", std::to_string(args.m), "0 .. 2^31-1",
           "M = " + std::to_string(args.m) + " out of range");

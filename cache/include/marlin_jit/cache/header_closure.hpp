@@ -17,8 +17,10 @@ class KeyBuilder;
 using HeaderReader = std::function<std::optional<std::string>(const std::string& relative_path)>;
 
 struct HeaderClosure {
-  std::vector<std::pair<std::string, std::string>> headers;  // (root-relative path, content), sorted by path, root included
-  std::vector<std::string> unresolved;  // include names the reader does not have ("cuda_fp16.h"), sorted, unique
+  // (root-relative path, content), sorted by path, the root header included.
+  std::vector<std::pair<std::string, std::string>> headers;
+  // Include names the reader does not have ("cuda_fp16.h"), sorted, unique.
+  std::vector<std::string> unresolved;
 };
 
 // Follows `#include "x"` and `#include <x>` (also `  #  include`), skipping any inside // or /* */ comments.
