@@ -51,6 +51,8 @@ bool dispatch_launch(const GemmParams& p, const ops::GemmPlan& plan, cudaStream_
   TRY(128, 1, 4, 4, 8) TRY(128, 2, 4, 4, 8) TRY(128, 3, 4, 4, 8) TRY(128, 4, 4, 4, 8)
   TRY(256, 1, 8, 8, 8) TRY(256, 2, 8, 8, 6) TRY(256, 3, 8, 8, 5) TRY(256, 4, 8, 8, 4)
   TRY(256, 1, 8, 4, 8) TRY(256, 2, 8, 4, 8) TRY(256, 3, 8, 4, 8) TRY(256, 4, 8, 4, 8)
+  // Experiments: two or four 16-column blocks per warp.
+  TRY(128, 1, 8, 8, 8) TRY(128, 4, 8, 8, 4) TRY(64, 1, 4, 8, 8) TRY(64, 1, 8, 8, 8) TRY(128, 1, 8, 4, 8)
   std::printf("no instantiation for t%dm%dn%dk%ds%d\n", t.threads, t.m_blocks, t.n_blocks, t.k_blocks, t.stages);
   return false;
 }
@@ -150,6 +152,7 @@ int main(int argc, char** argv) {
       void *da, *dout; CK(cudaMalloc(&da, size_t(m) * sh.k * 2)); CK(cudaMalloc(&dout, size_t(m) * sh.n * 2)); CK(cudaMemset(da, 0x3c, size_t(m) * sh.k * 2));
       TileConfig tile = dispatch::select_tile(m, sh.n, sh.k, limits);
       if (const char* nb = std::getenv("PROBE_NBLOCKS")) { tile.n_blocks = std::atoi(nb); tile.threads = tile.n_blocks == 8 ? 256 : 128; tile = dispatch::select_tile_stages(tile, limits); }
+      if (const char* th = std::getenv("PROBE_THREADS")) { tile.threads = std::atoi(th); tile = dispatch::select_tile_stages(tile, limits); }
       ops::GemmPlan plan = ops::plan_gemm(m, sh.n, sh.k, tile, limits.multiprocessors);
       if (const char* sp = std::getenv("PROBE_SPLITS")) { int k_tiles = sh.k / tile.tile_k(); plan.splits = std::min(std::atoi(sp), k_tiles); plan.k_tiles_per_split = (k_tiles + plan.splits - 1) / plan.splits; plan.splits = (k_tiles + plan.k_tiles_per_split - 1) / plan.k_tiles_per_split; }
       cudaEvent_t e0, e1; cudaEventCreate(&e0); cudaEventCreate(&e1);

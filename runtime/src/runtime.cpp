@@ -139,6 +139,9 @@ struct Runtime::Impl {
 
   std::atomic<std::uint64_t> memory_hits{0}, disk_hits{0}, compiles{0}, compile_nanoseconds{0};
 
+  mutable std::mutex closures_mutex;  // guards closures (embedded templates only)
+  mutable std::unordered_map<std::string, cache::HeaderClosure> closures;
+
   explicit Impl(RuntimeOptions opts)
       : options(std::move(opts)),
         headers(detail::HeaderSet::resolve(options.template_dir)),
@@ -160,9 +163,23 @@ struct Runtime::Impl {
     Digest key;
     cache::HeaderClosure closure;
   };
+  // The include closure of an entry header: memoized for the embedded set (immutable), re-read from an override
+  // folder on every call so an edited header is seen.
+  cache::HeaderClosure closure_of(const std::string& entry_header) const {
+    if (!headers.embedded()) return headers.closure(entry_header);
+    {
+      std::lock_guard lock(closures_mutex);
+      auto it = closures.find(entry_header);
+      if (it != closures.end()) return it->second;
+    }
+    cache::HeaderClosure closure = headers.closure(entry_header);
+    std::lock_guard lock(closures_mutex);
+    return closures.emplace(entry_header, std::move(closure)).first->second;
+  }
+
   Keyed key_of(const KernelRequest& request) const {
     check_request(request);
-    Keyed keyed{Digest{}, headers.closure(request.entry_header)};
+    Keyed keyed{Digest{}, closure_of(request.entry_header)};
     if (keyed.closure.headers.empty()) {
       std::string where = headers.embedded() ? "the embedded templates" : headers.directory()->string();
       throw ConfigError("kernel_request", request.entry_header, "a header of the template set",
