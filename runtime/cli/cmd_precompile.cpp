@@ -6,7 +6,7 @@
 #include <iostream>
 #include <thread>
 
-#include "../src/compile/kernel_catalog.hpp"
+#include "compile/kernel_catalog.hpp"
 #include "cli_common.hpp"
 #include "marlin_jit/dispatch.hpp"
 #include "marlin_jit/kernel_spec.hpp"

@@ -10,7 +10,7 @@
 #include <cmath>
 #include <vector>
 
-#include "../../runtime/src/compile/kernel_catalog.hpp"
+#include "compile/kernel_catalog.hpp"
 #include "gpu_available.hpp"
 #include "marlin_jit/dispatch.hpp"
 #include "marlin_jit/kernel_spec.hpp"

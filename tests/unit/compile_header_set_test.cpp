@@ -8,7 +8,7 @@
 #include <regex>
 #include <sstream>
 
-#include "../../runtime/src/compile/header_set.hpp"
+#include "compile/header_set.hpp"
 #include "../../templates/embed/embedded_templates.hpp"
 #include "temp_cache_dir.hpp"
 

@@ -3,7 +3,7 @@
 // and does not depend on where the templates live.
 #include <gtest/gtest.h>
 
-#include "../../runtime/src/compile/kernel_key_inputs.hpp"
+#include "compile/kernel_key_inputs.hpp"
 #include "marlin_jit/error.hpp"
 #include "marlin_jit/runtime.hpp"
 #include "temp_cache_dir.hpp"

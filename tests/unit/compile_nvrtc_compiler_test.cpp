@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <string>
 
-#include "../../runtime/src/compile/nvrtc_compiler.hpp"
+#include "compile/nvrtc_compiler.hpp"
 #include "marlin_jit/error.hpp"
 
 namespace marlin_jit {

@@ -6,7 +6,7 @@
 #include <iostream>
 #include <regex>
 
-#include "../../runtime/src/compile/nvrtc_identity.hpp"
+#include "compile/nvrtc_identity.hpp"
 #include "marlin_jit/version.hpp"
 
 namespace marlin_jit {

@@ -1,7 +1,7 @@
 // Tests for runtime/src/compile/ptxas_stats.cpp: the figures of the requested entry, not of its neighbours or callees.
 #include <gtest/gtest.h>
 
-#include "../../runtime/src/compile/ptxas_stats.hpp"
+#include "compile/ptxas_stats.hpp"
 
 namespace marlin_jit {
 namespace {

@@ -3,7 +3,7 @@
 // devices read.
 #include <gtest/gtest.h>
 
-#include "../../runtime/src/driver/cuda_driver.hpp"
+#include "driver/cuda_driver.hpp"
 #include "marlin_jit/device.hpp"
 #include "marlin_jit/error.hpp"
 #include "marlin_jit/runtime.hpp"
