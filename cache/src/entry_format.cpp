@@ -38,7 +38,8 @@ std::vector<char> encode_entry(const CacheEntry& entry) {
   std::vector<char> out;
   out.reserve(kEntryHeaderBytes + entry.lowered_name.size() + entry.metadata_json.size() + entry.payload.size() +
               kEntryChecksumBytes);
-  out.insert(out.end(), kMagic, kMagic + 4);
+  // push_back, not insert: GCC 12 at -O2 misreports a 4-byte range insert as an overflow (stringop-overflow).
+  for (int i = 0; i < 4; ++i) out.push_back(kMagic[i]);
   put_u32(out, kEntryFormatVersion);
   put_u64(out, entry.key.high);
   put_u64(out, entry.key.low);
