@@ -11,7 +11,10 @@
 #include <exception>
 #include <string>
 #include <utility>
+#include <variant>
 #include <vector>
+
+#include <CLI/CLI.hpp>
 
 #include "gpu_test_env.hpp"
 #include "harness.hpp"
@@ -27,12 +30,6 @@ using test::CublasHandle;
 using test::CudaStream;
 using test::DeviceBuffer;
 
-constexpr const char* kUsage =
-    "usage: bench_gemm [--dtype fp16,bf16] [--m 1,16,64,256,1024,4096]\n"
-    "                  [--shapes 8192x8192,28672x8192,8192x28672,4096x4096]  (N x K)\n"
-    "                  [--quick] [--repeats R] [--warmup W] [--rotate-mb MB] [--cache-dir DIR] [--csv FILE]\n"
-    "  --quick: 20 repeats after 3 warm-ups instead of 100 after 10.\n";
-
 struct Options {
   std::vector<DType> dtypes = {DType::fp16, DType::bf16};
   std::vector<std::int64_t> ms = {1, 16, 64, 256, 1024, 4096};
@@ -45,46 +42,42 @@ struct Options {
   std::string csv;
 };
 
-Options parse_options(int argc, char** argv) {
+// Returns the options, or the exit code when parsing ended the program (--help: 0, a bad option: 2).
+std::variant<Options, int> parse_options(int argc, char** argv) {
   Options options;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    const auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw std::invalid_argument(flag + " needs a value");
-      return argv[++i];
-    };
-    if (flag == "--dtype") {
-      options.dtypes.clear();
-      for (const std::string& name : split(value(), ',')) {
-        if (name != "fp16" && name != "bf16") throw std::invalid_argument("unknown dtype " + name);
-        options.dtypes.push_back(name == "fp16" ? DType::fp16 : DType::bf16);
-      }
-    } else if (flag == "--m") {
-      options.ms = split_integers(value());
-    } else if (flag == "--shapes") {
-      options.shapes.clear();
-      for (const std::string& shape : split(value(), ',')) {
-        const std::vector<std::string> nk = split(shape, 'x');
-        if (nk.size() != 2) throw std::invalid_argument("a shape is NxK, got " + shape);
-        options.shapes.emplace_back(std::stoll(nk[0]), std::stoll(nk[1]));
-      }
-    } else if (flag == "--quick") {
-      options.warmup = 3;
-      options.repeats = 20;
-    } else if (flag == "--repeats") {
-      options.repeats = std::stoi(value());
-    } else if (flag == "--warmup") {
-      options.warmup = std::stoi(value());
-    } else if (flag == "--rotate-mb") {
-      options.rotate_bytes = std::stod(value()) * (1 << 20);
-    } else if (flag == "--cache-dir") {
-      options.cache_dir = value();
-    } else if (flag == "--csv") {
-      options.csv = value();
-    } else {
-      throw std::invalid_argument("unknown option " + flag);
+  CLI::App app{"bench_gemm: NVFP4 dense GEMM against cuBLAS and the memory floor"};
+  std::vector<std::string> dtypes, shapes;
+  bool quick = false;
+  double rotate_mb = options.rotate_bytes / (1 << 20);
+  app.add_option("--dtype", dtypes, "fp16, bf16 (default both)")->delimiter(',')->check(CLI::IsMember({"fp16", "bf16"}));
+  app.add_option("--m", options.ms, "M values")->delimiter(',');
+  app.add_option("--shapes", shapes, "N x K pairs, e.g. 8192x8192")->delimiter(',');
+  app.add_flag("--quick", quick, "20 repeats after 3 warm-ups instead of 100 after 10");
+  app.add_option("--repeats", options.repeats);
+  app.add_option("--warmup", options.warmup);
+  app.add_option("--rotate-mb", rotate_mb, "weights rotated per timing loop, so L2 never serves them");
+  app.add_option("--cache-dir", options.cache_dir);
+  app.add_option("--csv", options.csv, "write one row per case");
+  try {
+    app.parse(argc, argv);
+    if (!shapes.empty()) options.shapes.clear();
+    for (const std::string& shape : shapes) {
+      const std::vector<std::string> nk = split(shape, 'x');
+      if (nk.size() != 2) throw CLI::ValidationError("--shapes", "a shape is NxK, got " + shape);
+      options.shapes.emplace_back(std::stoll(nk[0]), std::stoll(nk[1]));
     }
+  } catch (const CLI::ParseError& error) {
+    return app.exit(error) == 0 ? 0 : 2;
   }
+  if (!dtypes.empty()) {
+    options.dtypes.clear();
+    for (const std::string& name : dtypes) options.dtypes.push_back(name == "fp16" ? DType::fp16 : DType::bf16);
+  }
+  if (quick) {
+    options.warmup = 3;
+    options.repeats = 20;
+  }
+  options.rotate_bytes = rotate_mb * (1 << 20);
   return options;
 }
 
@@ -199,13 +192,9 @@ void run_shape(Context& ctx, std::int64_t n, std::int64_t k) {
 }
 
 int run(int argc, char** argv) {
-  Options options;
-  try {
-    options = parse_options(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench_gemm: %s\n%s", e.what(), kUsage);
-    return 2;
-  }
+  std::variant<Options, int> parsed = parse_options(argc, argv);
+  if (const int* exit_code = std::get_if<int>(&parsed)) return *exit_code;
+  Options& options = std::get<Options>(parsed);
   const test::GpuInfo& gpu = test::gpu_info();
   if (!gpu.present) {
     std::fprintf(stderr, "bench_gemm: cannot run: %s\n", gpu.reason.c_str());

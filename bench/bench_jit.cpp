@@ -12,8 +12,12 @@
 #include <fstream>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
+#include "compile/kernel_catalog.hpp"
 #include "gpu_test_env.hpp"
 #include "marlin_jit/error.hpp"
 #include "marlin_jit/kernel_spec.hpp"
@@ -25,13 +29,6 @@ namespace {
 
 using test::TempCacheDir;
 using Clock = std::chrono::steady_clock;
-
-constexpr const char* kUsage =
-    "usage: bench_jit [--spec SPEC]... [--request HEADER NAME_EXPRESSION]... [--arch sm_NN]\n"
-    "                 [--cold-repeats R] [--hits N] [--no-baseline] [--csv FILE]\n"
-    "  SPEC: dense/<quant>/<dtype>/g<group>/sm_<NN>/<tile>, e.g. dense/nvfp4/bf16/g16/sm_90/t256m1n8k8s8\n"
-    "  --request: any template instantiation (arch from --arch, default the GPU's or sm_90).\n"
-    "  Without --spec or --request: a few dense NVFP4 kernels for --arch.\n";
 
 struct Kernel {
   std::string label;
@@ -49,53 +46,26 @@ struct Options {
   std::string csv;
 };
 
-// NOTE: restates the name expression the runtime's kernel catalog builds for a dense spec (documented in
-// templates/marlin_jit/entry/dense_gemm.cuh). A public spec → KernelRequest function would replace this.
-KernelRequest request_for_dense_spec(const KernelSpec& spec) {
-  if (spec.kind != KernelKind::dense)
-    throw std::invalid_argument("only dense specs map to requests here; use --request");
-  static const char* const kQuantKinds[] = {"nvfp4", "mxfp4", "uint4b8", "uint4", "uint8b128"};
-  KernelRequest request;
-  request.entry_header = "marlin_jit/entry/dense_gemm.cuh";
-  request.name_expression = std::string("marlin_jit::kernels::dense_gemm<") +
-                            (spec.dtype == DType::fp16 ? "__half" : "__nv_bfloat16") +
-                            ", marlin_jit::kernels::QuantKind::" + kQuantKinds[static_cast<int>(spec.quant)] + ", " +
-                            std::to_string(spec.group_size) + ", " + std::to_string(spec.tile.threads) + ", " +
-                            std::to_string(spec.tile.m_blocks) + ", " + std::to_string(spec.tile.n_blocks) + ", " +
-                            std::to_string(spec.tile.k_blocks) + ", " + std::to_string(spec.tile.stages) + ">";
-  request.arch = "sm_" + std::to_string(spec.sm);
-  return request;
-}
-
-Options parse_options(int argc, char** argv) {
+// Returns the options, or the exit code when parsing ended the program (--help: 0, a bad option: 2).
+std::variant<Options, int> parse_options(int argc, char** argv) {
   Options options;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    const auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw std::invalid_argument(flag + " needs a value");
-      return argv[++i];
-    };
-    if (flag == "--spec") {
-      options.specs.push_back(value());
-    } else if (flag == "--request") {
-      KernelRequest request;
-      request.entry_header = value();
-      request.name_expression = value();
-      options.requests.push_back(request);
-    } else if (flag == "--arch") {
-      options.arch = value();
-    } else if (flag == "--cold-repeats") {
-      options.cold_repeats = std::max(1, std::stoi(value()));
-    } else if (flag == "--hits") {
-      options.hits = std::max(1, std::stoi(value()));
-    } else if (flag == "--no-baseline") {
-      options.baseline = false;
-    } else if (flag == "--csv") {
-      options.csv = value();
-    } else {
-      throw std::invalid_argument("unknown option " + flag);
-    }
+  CLI::App app{"bench_jit: what the JIT costs per kernel (cold compile, disk hit, load, memory hit)"};
+  std::vector<std::pair<std::string, std::string>> requests;
+  bool no_baseline = false;
+  app.add_option("--spec", options.specs, "kernel spec, e.g. dense/nvfp4/bf16/g16/sm_90/t256m1n8k8s8 (repeatable)");
+  app.add_option("--request", requests, "HEADER NAME_EXPRESSION: any template instantiation (repeatable)");
+  app.add_option("--arch", options.arch, "sm_NN for --request and the default specs (default: the GPU's, else sm_90)");
+  app.add_option("--cold-repeats", options.cold_repeats)->check(CLI::PositiveNumber);
+  app.add_option("--hits", options.hits)->check(CLI::PositiveNumber);
+  app.add_flag("--no-baseline", no_baseline, "skip the one-line kernel that shows NVRTC's floor");
+  app.add_option("--csv", options.csv, "write one row per kernel");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    return app.exit(error) == 0 ? 0 : 2;
   }
+  for (const auto& [header, name] : requests) options.requests.push_back({header, name, ""});
+  options.baseline = !no_baseline;
   return options;
 }
 
@@ -175,13 +145,9 @@ void measure(const Kernel& kernel, const Options& options, const std::string& de
 }
 
 int run(int argc, char** argv) {
-  Options options;
-  try {
-    options = parse_options(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench_jit: %s\n%s", e.what(), kUsage);
-    return 2;
-  }
+  std::variant<Options, int> parsed = parse_options(argc, argv);
+  if (const int* exit_code = std::get_if<int>(&parsed)) return *exit_code;
+  Options& options = std::get<Options>(parsed);
   const test::GpuInfo& gpu = test::gpu_info();
   if (options.arch.empty()) options.arch = gpu.present ? "sm_" + std::to_string(gpu.sm) : "sm_90";
   const std::string sm = options.arch.substr(options.arch.find('_') + 1);
@@ -198,9 +164,9 @@ int run(int argc, char** argv) {
   }
   try {
     for (const std::string& text : options.specs)
-      kernels.push_back({text, request_for_dense_spec(parse_kernel_spec(text)), {}});
+      kernels.push_back({text, request_for(parse_kernel_spec(text)), {}});
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench_jit: %s\n%s", e.what(), kUsage);
+    std::fprintf(stderr, "bench_jit: %s\n", e.what());
     return 2;
   }
   for (KernelRequest request : options.requests) {

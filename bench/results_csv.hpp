@@ -96,10 +96,4 @@ inline std::vector<std::string> split(const std::string& text, char separator) {
   return parts;
 }
 
-inline std::vector<std::int64_t> split_integers(const std::string& text) {
-  std::vector<std::int64_t> values;
-  for (const std::string& part : split(text, ',')) values.push_back(std::stoll(part));
-  return values;
-}
-
 }  // namespace marlin_jit::bench
