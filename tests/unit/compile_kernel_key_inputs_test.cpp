@@ -7,39 +7,21 @@
 #include "marlin_jit/error.hpp"
 #include "marlin_jit/runtime.hpp"
 #include "temp_cache_dir.hpp"
+#include "template_tree.hpp"
 
 namespace marlin_jit {
 namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kEntry = R"(#pragma once
-#include "marlin_jit/a/mid.cuh"
-namespace t {
-template <int N> __global__ void kern(int* out) { out[threadIdx.x] = mid_value<N>(); }
-}
-)";
-constexpr const char* kMid = R"(#pragma once
-#include "marlin_jit/b/deep.cuh"
-template <int N> __device__ int mid_value() { return deep_value() + N; }
-)";
-constexpr const char* kDeep = "#pragma once\n__device__ inline int deep_value() { return 7; }\n";
-constexpr const char* kUnrelated = "#pragma once\n__device__ inline int unrelated() { return 1; }\n";
-
-void write_tree(const fs::path& root) {
-  test::write_bytes(root / "marlin_jit/entry/k.cuh", std::string_view(kEntry));
-  test::write_bytes(root / "marlin_jit/a/mid.cuh", std::string_view(kMid));
-  test::write_bytes(root / "marlin_jit/b/deep.cuh", std::string_view(kDeep));
-  test::write_bytes(root / "marlin_jit/other/unrelated.cuh", std::string_view(kUnrelated));
-}
 
 KernelRequest request(const std::string& name = "t::kern<1>", const std::string& arch = "sm_90") {
-  return KernelRequest{"marlin_jit/entry/k.cuh", name, arch};
+  return KernelRequest{test::kTreeEntryPath, name, arch};
 }
 
 class KernelKeyTest : public ::testing::Test {
  protected:
-  void SetUp() override { write_tree(templates()); }
+  void SetUp() override { test::write_template_tree(templates()); }
   fs::path templates() const { return dir_ / "templates"; }
   std::string key(const KernelRequest& r = request(), const fs::path& root = {}) const {
     RuntimeOptions options;
@@ -80,7 +62,7 @@ TEST_F(KernelKeyTest, ChangesWithArchAndNameExpression) {
 
 TEST_F(KernelKeyTest, IsTheSameForTheSameTemplatesInAnotherFolder) {
   fs::path elsewhere = dir_ / "relocated/checkout/templates";
-  write_tree(elsewhere);
+  test::write_template_tree(elsewhere);
   EXPECT_EQ(key(request(), elsewhere), key());
 }
 

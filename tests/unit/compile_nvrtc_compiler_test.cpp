@@ -7,28 +7,19 @@
 
 #include "compile/nvrtc_compiler.hpp"
 #include "marlin_jit/error.hpp"
+#include "template_tree.hpp"
 
 namespace marlin_jit {
 namespace {
 
-constexpr const char* kEntry = R"(#pragma once
-#include "marlin_jit/a/mid.cuh"
-namespace t {
-template <int N> __global__ void kern(int* out) { out[threadIdx.x] = mid_value<N>(); }
-}
-)";
-constexpr const char* kMid = R"(#pragma once
-#include "marlin_jit/b/deep.cuh"
-template <int N> __device__ int mid_value() { return deep_value() + N; }
-)";
 
 detail::NvrtcInput input(const std::string& arch, const std::string& deep_body = "return 7;") {
   detail::NvrtcInput in;
-  in.entry_header = "marlin_jit/entry/k.cuh";
+  in.entry_header = test::kTreeEntryPath;
   in.name_expression = "t::kern<3>";
-  in.headers = {{"marlin_jit/a/mid.cuh", kMid},
-                {"marlin_jit/b/deep.cuh", "#pragma once\n__device__ inline int deep_value() {\n  " + deep_body + "\n}\n"},
-                {"marlin_jit/entry/k.cuh", kEntry}};
+  in.headers = {{test::kTreeMidPath, test::kTreeMid},
+                {test::kTreeDeepPath, test::tree_deep_header(deep_body)},
+                {test::kTreeEntryPath, test::kTreeEntry}};
   in.options = detail::compile_options(arch);
   in.key_hex = "00112233445566778899aabbccddeeff";
   return in;

@@ -10,34 +10,18 @@
 #include "marlin_jit/log.hpp"
 #include "marlin_jit/runtime.hpp"
 #include "temp_cache_dir.hpp"
+#include "template_tree.hpp"
 
 namespace marlin_jit {
 namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kEntry = R"(#pragma once
-#include "marlin_jit/a/mid.cuh"
-namespace t {
-template <int N> __global__ void kern(int* out) { out[threadIdx.x] = mid_value<N>(); }
-}
-)";
-constexpr const char* kMid = R"(#pragma once
-#include "marlin_jit/b/deep.cuh"
-template <int N> __device__ int mid_value() { return deep_value() + N; }
-)";
-
-void write_deep(const fs::path& root, int value) {
-  test::write_bytes(root / "marlin_jit/b/deep.cuh",
-                    "#pragma once\n__device__ inline int deep_value() { return " + std::to_string(value) + "; }\n");
-}
 
 class RuntimeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    test::write_bytes(templates() / "marlin_jit/entry/k.cuh", std::string_view(kEntry));
-    test::write_bytes(templates() / "marlin_jit/a/mid.cuh", std::string_view(kMid));
-    write_deep(templates(), 7);
+    test::write_template_tree(templates());
   }
   fs::path templates() const { return dir_ / "templates"; }
   RuntimeOptions options(const fs::path& cache = {}) const {
@@ -97,11 +81,11 @@ TEST_F(RuntimeTest, LookupNeverCompiles) {
 TEST_F(RuntimeTest, EditedHeaderIsPickedUpByTheSameRuntime) {
   Runtime runtime(options());
   CompiledKernel before = runtime.compile(request());
-  write_deep(templates(), 8);
+  test::write_tree_deep(templates(), 8);
   CompiledKernel after = runtime.compile(request());
   EXPECT_EQ(after.origin, KernelOrigin::compiled);
   EXPECT_NE(after.key_hex, before.key_hex);
-  write_deep(templates(), 7);
+  test::write_tree_deep(templates(), 7);
   EXPECT_EQ(runtime.compile(request()).origin, KernelOrigin::memory);
 }
 
@@ -122,7 +106,7 @@ TEST_F(RuntimeTest, UnwritableCacheFolderDegradesToMemoryWithOneWarning) {
 }
 
 TEST_F(RuntimeTest, CompileErrorsCarryTheKey) {
-  write_deep(templates(), 7);
+  test::write_tree_deep(templates(), 7);
   test::write_bytes(templates() / "marlin_jit/b/deep.cuh", std::string_view("#pragma once\n#error broken here\n"));
   Runtime runtime(options());
   try {
