@@ -14,6 +14,8 @@
 #include <vector>
 
 #include "marlin_jit/entry/dense_gemm.cuh"
+#include "nvfp4_checkpoint.hpp"
+#include "reference_gemm.hpp"
 #include "marlin_jit/entry/nvfp4_prep.cuh"
 #include "ops/gemm_plan.hpp"
 #include "dispatch/tile_select.hpp"
@@ -22,17 +24,6 @@ using namespace marlin_jit;
 using kernels::GemmParams;
 
 #define CK(x) do { cudaError_t e_ = (x); if (e_ != cudaSuccess) { std::printf("CUDA %s at %s:%d\n", cudaGetErrorString(e_), __FILE__, __LINE__); std::exit(1); } } while (0)
-
-static double e2m1(int c) { static const double v[8] = {0, .5, 1, 1.5, 2, 3, 4, 6}; return (c & 8) ? -v[c & 7] : v[c & 7]; }
-static double e4m3(int c) { int e = (c >> 3) & 15, m = c & 7; double v = e == 0 ? std::ldexp(m, -9) : std::ldexp(8 + m, e - 10); return (c & 0x80) ? -v : v; }
-static uint16_t to_bits(float f, bool bf16) {
-  if (bf16) { uint32_t u; std::memcpy(&u, &f, 4); u += 0x7FFF + ((u >> 16) & 1); return uint16_t(u >> 16); }
-  __half h = __float2half_rn(f); uint16_t b; std::memcpy(&b, &h, 2); return b;
-}
-static double from_bits(uint16_t b, bool bf16) {
-  if (bf16) { uint32_t u = uint32_t(b) << 16; float f; std::memcpy(&f, &u, 4); return f; }
-  __half h; std::memcpy(&h, &b, 2); return __half2float(h);
-}
 
 template <typename T, int Th, int Mb, int Nb, int Kb, int St>
 void launch(const GemmParams& p, const ops::GemmPlan& plan, cudaStream_t s) {
@@ -57,47 +48,30 @@ bool dispatch_launch(const GemmParams& p, const ops::GemmPlan& plan, cudaStream_
   return false;
 }
 
+// A checkpoint layer from tests/support and its prepared copy on the device.
 struct Layer {
   int n, k, n_pad; float global;
-  std::vector<uint8_t> w, s;  // checkpoint
+  test::Nvfp4HostLayer host;  // checkpoint
   unsigned int* d_w = nullptr; unsigned char* d_s = nullptr;  // prepared
 };
 
-static Layer make_layer(int n, int k, std::mt19937& rng, bool adversarial) {
-  Layer L; L.n = n; L.k = k; L.n_pad = (n + 63) / 64 * 64; L.global = adversarial ? 1.0f / 64 : 0.0123f;
-  L.w.resize(size_t(n) * k / 2); L.s.resize(size_t(n) * k / 16);
-  for (auto& b : L.w) b = uint8_t(rng() & 0xFF);
-  for (auto& c : L.s) {
-    if (adversarial) { int r = rng() % 8; c = r == 0 ? 0x01 : r == 1 ? 0x7E : r == 2 ? 0x00 : r == 3 ? 0x81 : r == 4 ? 0xFE : uint8_t(rng() % 0x7F); }
-    else { c = uint8_t(0x30 + rng() % 0x30); if (rng() % 16 == 0) c |= 0x80; }
-  }
+static Layer make_layer(int n, int k, std::uint64_t seed, bool adversarial) {
+  Layer L{n, k, (n + 63) / 64 * 64, 0.0f,
+          test::make_layer(adversarial ? test::CheckpointKind::adversarial : test::CheckpointKind::realistic, n, k, seed)};
+  L.global = L.host.global_scale;
   return L;
 }
 
 static void prepare(Layer& L, cudaStream_t s) {
   uint8_t *cw, *cs; int* flag;
-  CK(cudaMalloc(&cw, L.w.size())); CK(cudaMalloc(&cs, L.s.size())); CK(cudaMalloc(&flag, 4)); CK(cudaMemset(flag, 0, 4));
-  CK(cudaMemcpy(cw, L.w.data(), L.w.size(), cudaMemcpyHostToDevice)); CK(cudaMemcpy(cs, L.s.data(), L.s.size(), cudaMemcpyHostToDevice));
+  CK(cudaMalloc(&cw, L.host.weight.size())); CK(cudaMalloc(&cs, L.host.weight_scale.size())); CK(cudaMalloc(&flag, 4)); CK(cudaMemset(flag, 0, 4));
+  CK(cudaMemcpy(cw, L.host.weight.data(), L.host.weight.size(), cudaMemcpyHostToDevice)); CK(cudaMemcpy(cs, L.host.weight_scale.data(), L.host.weight_scale.size(), cudaMemcpyHostToDevice));
   size_t words = size_t(L.n_pad / 16) * (L.k / 64) * 128, sbytes = size_t(L.n_pad) * L.k / 16;
   CK(cudaMalloc(&L.d_w, words * 4)); CK(cudaMalloc(&L.d_s, sbytes));
   kernels::nvfp4_prepare_scales<<<unsigned((sbytes + 255) / 256), 256, 0, s>>>(cs, L.d_s, L.n, L.k, L.n_pad, flag);
   kernels::nvfp4_repack_weights<<<unsigned((words + 255) / 256), 256, 0, s>>>(cw, cs, L.d_w, L.n, L.k, L.n_pad);
   CK(cudaStreamSynchronize(s)); CK(cudaGetLastError());
   CK(cudaFree(cw)); CK(cudaFree(cs)); CK(cudaFree(flag));
-}
-
-static std::vector<double> reference(const Layer& L, const std::vector<uint16_t>& a, int m, bool bf16) {
-  std::vector<double> wd(size_t(L.n) * L.k);
-  for (int n = 0; n < L.n; ++n) for (int k = 0; k < L.k; ++k) {
-    int byte = L.w[size_t(n) * L.k / 2 + k / 2]; int code = (k & 1) ? byte >> 4 : byte & 15;
-    wd[size_t(n) * L.k + k] = e2m1(code) * e4m3(L.s[size_t(n) * L.k / 16 + k / 16]) * double(L.global);
-  }
-  std::vector<double> ad(size_t(m) * L.k); for (size_t i = 0; i < ad.size(); ++i) ad[i] = from_bits(a[i], bf16);
-  std::vector<double> out(size_t(m) * L.n);
-  unsigned nt = std::max(1u, std::thread::hardware_concurrency()); std::vector<std::thread> th;
-  for (unsigned t = 0; t < nt; ++t) th.emplace_back([&, t] { for (int n = t; n < L.n; n += nt) for (int i = 0; i < m; ++i) { double acc = 0; for (int k = 0; k < L.k; ++k) acc += ad[size_t(i) * L.k + k] * wd[size_t(n) * L.k + k]; out[size_t(i) * L.n + n] = acc; } });
-  for (auto& x : th) x.join();
-  return out;
 }
 
 static std::vector<int> probe_ms() { if (std::getenv("PROBE_SWEEP")) return {1, 16, 64}; return {1, 16, 64, 256, 1024, 4096}; }
@@ -116,9 +90,9 @@ int main(int argc, char** argv) {
     struct Case { int m, n, k; bool adv; };
     std::vector<Case> cases = {{1, 256, 128, false}, {7, 200, 256, true}, {16, 4096, 4096, false}, {33, 2688, 1856, true}, {64, 256, 128, true}, {128, 512, 1024, false}, {257, 200, 256, false}, {1024, 1024, 512, true}};
     for (bool bf16 : {false, true}) for (auto c : cases) {
-      Layer L = make_layer(c.n, c.k, rng, c.adv); prepare(L, s);
-      std::normal_distribution<float> nd(0.f, 1.f);
-      std::vector<uint16_t> a(size_t(c.m) * c.k); for (auto& x : a) x = to_bits(nd(rng), bf16);
+      const DType dtype = bf16 ? DType::bf16 : DType::fp16;
+      Layer L = make_layer(c.n, c.k, rng(), c.adv); prepare(L, s);
+      std::vector<uint16_t> a = test::random_half_values(std::int64_t(c.m) * c.k, dtype, rng());
       void *da, *dout; CK(cudaMalloc(&da, a.size() * 2)); CK(cudaMalloc(&dout, size_t(c.m) * c.n * 2));
       CK(cudaMemcpy(da, a.data(), a.size() * 2, cudaMemcpyHostToDevice)); CK(cudaMemset(dout, 0xFF, size_t(c.m) * c.n * 2));
       TileConfig tile = dispatch::select_tile(c.m, c.n, c.k, limits);
@@ -128,9 +102,9 @@ int main(int argc, char** argv) {
       bool ok = bf16 ? dispatch_launch<__nv_bfloat16>(p, plan, s) : dispatch_launch<__half>(p, plan, s);
       CK(cudaStreamSynchronize(s)); CK(cudaGetLastError());
       std::vector<uint16_t> out(size_t(c.m) * c.n); CK(cudaMemcpy(out.data(), dout, out.size() * 2, cudaMemcpyDeviceToHost));
-      auto ref = reference(L, a, c.m, bf16);
+      auto ref = test::reference_gemm(test::half_values_to_double(a, dtype), L.host.dequantized(), {}, c.m, c.n, c.k);
       double num = 0, den = 0; bool finite = true;
-      for (size_t i = 0; i < out.size(); ++i) { double o = from_bits(out[i], bf16); if (!std::isfinite(o)) finite = false; num += (o - ref[i]) * (o - ref[i]); den += ref[i] * ref[i]; }
+      for (size_t i = 0; i < out.size(); ++i) { double o = test::half_to_double(out[i], dtype); if (!std::isfinite(o)) finite = false; num += (o - ref[i]) * (o - ref[i]); den += ref[i] * ref[i]; }
       double rel = std::sqrt(num / den);
       bool pass = ok && finite && rel < (bf16 ? 8e-3 : 1e-3);
       fails += !pass;
@@ -146,7 +120,7 @@ int main(int argc, char** argv) {
   std::printf("\n%-5s %6s %6s %6s %10s %10s %8s %8s %6s\n", "dtype", "M", "N", "K", "ours_us", "cublas_us", "speedup", "GB/s", "split");
   for (bool bf16 : probe_dtypes()) for (auto sh : shapes) {
     int copies = std::max(2, int((400ll << 20) / (size_t(sh.n) * sh.k / 2)));
-    std::vector<Layer> Ls; for (int i = 0; i < copies; ++i) { Layer L = make_layer(sh.n, sh.k, rng, false); prepare(L, s); L.w.clear(); L.s.clear(); Ls.push_back(std::move(L)); }
+    std::vector<Layer> Ls; for (int i = 0; i < copies; ++i) { Layer L = make_layer(sh.n, sh.k, rng(), false); prepare(L, s); L.host = {}; Ls.push_back(std::move(L)); }
     std::vector<void*> bw(std::max(2, int((400ll << 20) / (size_t(sh.n) * sh.k * 2)))); for (auto& b : bw) { CK(cudaMalloc(&b, size_t(sh.n) * sh.k * 2)); CK(cudaMemset(b, 0x3c, size_t(sh.n) * sh.k * 2)); }
     for (int m : probe_ms()) {
       void *da, *dout; CK(cudaMalloc(&da, size_t(m) * sh.k * 2)); CK(cudaMalloc(&dout, size_t(m) * sh.n * 2)); CK(cudaMemset(da, 0x3c, size_t(m) * sh.k * 2));

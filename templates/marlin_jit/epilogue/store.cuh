@@ -27,36 +27,14 @@ __device__ __forceinline__ void store_output_pair(const GemmParams& p, int row, 
   }
 }
 
-template <typename T, typename Shape, typename Mainloop>
-__device__ void store_tile(const GemmParams& p, const Mainloop& mainloop) {
+// Calls visit(row, col, v0, v1) for every accumulator pair of this thread: (row, col) and (row, col + 1) of the
+// output, in tile coordinates offset by this block's tile origin.
+template <typename Shape, typename Mainloop, typename Visit>
+__device__ __forceinline__ void for_each_accumulator_pair(const Mainloop& mainloop, Visit visit) {
   const int lane = threadIdx.x % 32;
   const int warp = threadIdx.x / 32;
-  const int group = lane / 4;
-  const int quad = lane % 4;
-  const int row0 = blockIdx.x * Shape::kTileM;
-  const int col0 = blockIdx.y * Shape::kTileN;
-
-  if (p.splits == 1) {
-#pragma unroll
-    for (int mi = 0; mi < Shape::kMBlocks; ++mi)
-#pragma unroll
-      for (int c = 0; c < Mainloop::kCols; ++c)
-#pragma unroll
-        for (int h = 0; h < 2; ++h)
-#pragma unroll
-          for (int half = 0; half < 2; ++half) {
-            const int row = row0 + mi * 16 + group + 8 * half;
-            const int col = col0 + (warp * Mainloop::kCols + c) * 16 + h * 8 + 2 * quad;
-            if (row < p.m) {
-              store_output_pair<T>(p, row, col, mainloop.acc[mi][c][h][2 * half], mainloop.acc[mi][c][h][2 * half + 1]);
-            }
-          }
-    return;
-  }
-
-  const long long workspace_rows = static_cast<long long>(gridDim.x) * Shape::kTileM;
-  const long long workspace_cols = static_cast<long long>(gridDim.y) * Shape::kTileN;
-  float* partial = p.workspace + blockIdx.z * workspace_rows * workspace_cols;
+  const int row0 = blockIdx.x * Shape::kTileM + lane / 4;
+  const int col0 = blockIdx.y * Shape::kTileN + 2 * (lane % 4);
 #pragma unroll
   for (int mi = 0; mi < Shape::kMBlocks; ++mi)
 #pragma unroll
@@ -65,11 +43,29 @@ __device__ void store_tile(const GemmParams& p, const Mainloop& mainloop) {
       for (int h = 0; h < 2; ++h)
 #pragma unroll
         for (int half = 0; half < 2; ++half) {
-          const int row = row0 + mi * 16 + group + 8 * half;
-          const int col = col0 + (warp * Mainloop::kCols + c) * 16 + h * 8 + 2 * quad;
-          *reinterpret_cast<float2*>(partial + row * workspace_cols + col) =
-              make_float2(mainloop.acc[mi][c][h][2 * half], mainloop.acc[mi][c][h][2 * half + 1]);
+          visit(row0 + mi * 16 + 8 * half, col0 + (warp * Mainloop::kCols + c) * 16 + h * 8,
+                mainloop.acc[mi][c][h][2 * half], mainloop.acc[mi][c][h][2 * half + 1]);
         }
+}
+
+template <typename T, typename Shape, typename Mainloop>
+__device__ void store_tile(const GemmParams& p, const Mainloop& mainloop) {
+  const int row0 = blockIdx.x * Shape::kTileM;
+  const int col0 = blockIdx.y * Shape::kTileN;
+
+  if (p.splits == 1) {
+    for_each_accumulator_pair<Shape>(mainloop, [&](int row, int col, float v0, float v1) {
+      if (row < p.m) store_output_pair<T>(p, row, col, v0, v1);
+    });
+    return;
+  }
+
+  const long long workspace_rows = static_cast<long long>(gridDim.x) * Shape::kTileM;
+  const long long workspace_cols = static_cast<long long>(gridDim.y) * Shape::kTileN;
+  float* partial = p.workspace + blockIdx.z * workspace_rows * workspace_cols;
+  for_each_accumulator_pair<Shape>(mainloop, [&](int row, int col, float v0, float v1) {
+    *reinterpret_cast<float2*>(partial + row * workspace_cols + col) = make_float2(v0, v1);
+  });
 
   __shared__ int is_last_split;
   __threadfence();  // this thread's partials are visible device-wide before the counter moves

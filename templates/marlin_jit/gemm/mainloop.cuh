@@ -39,41 +39,31 @@ struct Nvfp4Mainloop {
           for (int e = 0; e < 4; ++e) acc[mi][c][h][e] = 0.0f;
   }
 
+  // Copies this K tile's atoms of every column block of the tile; column blocks past the padded N read as zeros.
+  template <int AtomBytes>
+  __device__ void load_column_atoms(unsigned char* destination, const uint4* source, int k_tile) const {
+    constexpr int kChunksPerColumn = Shape::kKChunks * AtomBytes / 16;
+    const int column_blocks = p.n_padded / 16;
+#pragma unroll
+    for (int i = threadIdx.x; i < Shape::kNBlocks * kChunksPerColumn; i += Shape::kThreads) {
+      const int column_block = n_tile * Shape::kNBlocks + i / kChunksPerColumn;
+      const bool valid = column_block < column_blocks;
+      const uint4* chunk =
+          source + (static_cast<long long>(valid ? column_block : 0) * k_chunks_total + k_tile * Shape::kKChunks) *
+                       (AtomBytes / 16) +
+          i % kChunksPerColumn;
+      cp_async16_stream(destination + i * 16, chunk, valid, weight_policy);
+    }
+  }
+
   __device__ void load_stage(int slot, int k_tile) const {
     unsigned char* stage = smem + slot * Shape::kStageBytes;
     const int tid = threadIdx.x;
 
-    // Weights: each of the tile's column blocks is one contiguous run of kKChunks atoms.
-    constexpr int kWeightChunksPerColumn = Shape::kKChunks * nvfp4_layout::kWeightAtomBytes / 16;
-    const uint4* weights = reinterpret_cast<const uint4*>(p.weights);
-    const int column_blocks = p.n_padded / 16;
-#pragma unroll
-    for (int i = tid; i < Shape::kNBlocks * kWeightChunksPerColumn; i += Shape::kThreads) {
-      const int c = i / kWeightChunksPerColumn;
-      const int offset = i % kWeightChunksPerColumn;
-      const int column_block = n_tile * Shape::kNBlocks + c;
-      const bool valid = column_block < column_blocks;
-      const uint4* source =
-          weights + (static_cast<long long>(valid ? column_block : 0) * k_chunks_total + k_tile * Shape::kKChunks) *
-                        (nvfp4_layout::kWeightAtomBytes / 16) +
-          offset;
-      cp_async16_stream(stage + i * 16, source, valid, weight_policy);
-    }
-
-    // Scales: kKChunks 64-byte atoms per column block.
-    constexpr int kScaleChunksPerColumn = Shape::kKChunks * nvfp4_layout::kScaleAtomBytes / 16;
-    const uint4* scales = reinterpret_cast<const uint4*>(p.scales);
-    for (int i = tid; i < Shape::kNBlocks * kScaleChunksPerColumn; i += Shape::kThreads) {
-      const int c = i / kScaleChunksPerColumn;
-      const int offset = i % kScaleChunksPerColumn;
-      const int column_block = n_tile * Shape::kNBlocks + c;
-      const bool valid = column_block < column_blocks;
-      const uint4* source =
-          scales + (static_cast<long long>(valid ? column_block : 0) * k_chunks_total + k_tile * Shape::kKChunks) *
-                       (nvfp4_layout::kScaleAtomBytes / 16) +
-          offset;
-      cp_async16_stream(stage + Shape::kWeightBytes + i * 16, source, valid, weight_policy);
-    }
+    // Weights and scales: each of the tile's column blocks is one contiguous run of kKChunks atoms.
+    load_column_atoms<nvfp4_layout::kWeightAtomBytes>(stage, reinterpret_cast<const uint4*>(p.weights), k_tile);
+    load_column_atoms<nvfp4_layout::kScaleAtomBytes>(stage + Shape::kWeightBytes,
+                                                     reinterpret_cast<const uint4*>(p.scales), k_tile);
 
     // Activations: rows past M are zero-filled; 16-byte chunks XOR-swizzled by row so ldmatrix is conflict-free.
     constexpr int kRowChunks = Shape::kActivationRowChunks;
