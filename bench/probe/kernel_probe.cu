@@ -79,6 +79,7 @@ static std::vector<bool> probe_dtypes() { if (std::getenv("PROBE_SWEEP")) return
 
 int main(int argc, char** argv) {
   bool time_only = argc > 1 && std::strcmp(argv[1], "--time") == 0;
+  bool check_only = argc > 1 && std::strcmp(argv[1], "--check") == 0;  // correctness cases only
   cudaDeviceProp prop; CK(cudaGetDeviceProperties(&prop, 0));
   dispatch::DeviceLimits limits{prop.major * 10 + prop.minor, prop.multiProcessorCount, int(prop.sharedMemPerBlockOptin), int(prop.sharedMemPerMultiprocessor)};
   std::printf("device %s sm_%d SMs %d smem %d\n", prop.name, limits.sm, limits.multiprocessors, limits.max_shared_bytes_per_block);
@@ -113,6 +114,7 @@ int main(int argc, char** argv) {
       CK(cudaFree(da)); CK(cudaFree(dout)); CK(cudaFree(L.d_w)); CK(cudaFree(L.d_s));
     }
   }
+  if (check_only) { std::printf("\nprobe: %d failed\n", fails); return fails ? 1 : 0; }
   // Timing: rotating copies so L2 never serves the weights.
   cublasHandle_t h; cublasCreate(&h); cublasSetStream(h, s);
   struct Shape { int n, k; }; std::vector<Shape> shapes = {{8192, 8192}, {28672, 8192}, {8192, 28672}, {4096, 4096}};

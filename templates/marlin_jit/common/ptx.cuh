@@ -1,4 +1,4 @@
-// Thin wrappers over the PTX the Marlin mainloop needs (SM80+): cp.async with zero-fill and an L2 hint,
+// Thin wrappers over the PTX the Marlin mainloop needs (SM80+): cp.async with zero-fill,
 // ldmatrix, and the m16n8k16 tensor-core MMA in fp16 and bf16 with fp32 accumulation.
 #pragma once
 
@@ -16,20 +16,6 @@ __device__ __forceinline__ void cp_async16(void* smem, const void* global, bool 
   const int source_bytes = valid ? 16 : 0;
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_address(smem)), "l"(global),
                "r"(source_bytes));
-}
-
-// As cp_async16, marking the line evict-first in L2: weights are read once and must not push activations out.
-__device__ __forceinline__ void cp_async16_stream(void* smem, const void* global, bool valid,
-                                                  unsigned long long policy) {
-  const int source_bytes = valid ? 16 : 0;
-  asm volatile("cp.async.cg.shared.global.L2::cache_hint [%0], [%1], 16, %2, %3;\n" ::"r"(smem_address(smem)),
-               "l"(global), "r"(source_bytes), "l"(policy));
-}
-
-__device__ __forceinline__ unsigned long long make_evict_first_policy() {
-  unsigned long long policy;
-  asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;\n" : "=l"(policy));
-  return policy;
 }
 
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }

@@ -8,6 +8,7 @@
 #include "marlin_jit/common/numeric.cuh"
 #include "marlin_jit/common/ptx.cuh"
 #include "marlin_jit/gemm/gemm_params.cuh"
+#include "marlin_jit/gemm/tile_loader.cuh"
 #include "marlin_jit/gemm/tile_shape.cuh"
 
 namespace marlin_jit::kernels {
@@ -22,13 +23,10 @@ struct Nvfp4Mainloop {
 
   const GemmParams& p;
   unsigned char* smem;
-  int m_chunk, n_tile;
-  int k_chunks_total;  // 64-deep atoms per column block over all of K
-  unsigned long long weight_policy;
+  TileLoader<T, Shape> loader;
 
   __device__ Nvfp4Mainloop(const GemmParams& params, unsigned char* shared)
-      : p(params), smem(shared), m_chunk(blockIdx.x), n_tile(blockIdx.y), k_chunks_total(params.k / 64) {
-    weight_policy = make_evict_first_policy();
+      : p(params), smem(shared), loader(params, blockIdx.x, blockIdx.y) {
 #pragma unroll
     for (int mi = 0; mi < Shape::kMBlocks; ++mi)
 #pragma unroll
@@ -39,46 +37,7 @@ struct Nvfp4Mainloop {
           for (int e = 0; e < 4; ++e) acc[mi][c][h][e] = 0.0f;
   }
 
-  // Copies this K tile's atoms of every column block of the tile; column blocks past the padded N read as zeros.
-  template <int AtomBytes>
-  __device__ void load_column_atoms(unsigned char* destination, const uint4* source, int k_tile) const {
-    constexpr int kChunksPerColumn = Shape::kKChunks * AtomBytes / 16;
-    const int column_blocks = p.n_padded / 16;
-#pragma unroll
-    for (int i = threadIdx.x; i < Shape::kNBlocks * kChunksPerColumn; i += Shape::kThreads) {
-      const int column_block = n_tile * Shape::kNBlocks + i / kChunksPerColumn;
-      const bool valid = column_block < column_blocks;
-      const uint4* chunk =
-          source + (static_cast<long long>(valid ? column_block : 0) * k_chunks_total + k_tile * Shape::kKChunks) *
-                       (AtomBytes / 16) +
-          i % kChunksPerColumn;
-      cp_async16_stream(destination + i * 16, chunk, valid, weight_policy);
-    }
-  }
-
-  __device__ void load_stage(int slot, int k_tile) const {
-    unsigned char* stage = smem + slot * Shape::kStageBytes;
-    const int tid = threadIdx.x;
-
-    // Weights and scales: each of the tile's column blocks is one contiguous run of kKChunks atoms.
-    load_column_atoms<nvfp4_layout::kWeightAtomBytes>(stage, reinterpret_cast<const uint4*>(p.weights), k_tile);
-    load_column_atoms<nvfp4_layout::kScaleAtomBytes>(stage + Shape::kWeightBytes,
-                                                     reinterpret_cast<const uint4*>(p.scales), k_tile);
-
-    // Activations: rows past M are zero-filled; 16-byte chunks XOR-swizzled by row so ldmatrix is conflict-free.
-    constexpr int kRowChunks = Shape::kActivationRowChunks;
-    const T* a = static_cast<const T*>(p.a);
-    unsigned char* activations = stage + Shape::kWeightBytes + Shape::kScaleBytes;
-#pragma unroll
-    for (int i = tid; i < Shape::kTileM * kRowChunks; i += Shape::kThreads) {
-      const int r = i / kRowChunks;
-      const int chunk = i % kRowChunks;
-      const int row = m_chunk * Shape::kTileM + r;
-      const bool valid = row < p.m;
-      const T* source = a + static_cast<long long>(valid ? row : 0) * p.k + k_tile * Shape::kTileK + chunk * 8;
-      cp_async16(activations + (r * kRowChunks + (chunk ^ (r & 7))) * 16, source, valid);
-    }
-  }
+  __device__ void load_stage(int slot, int k_tile) const { loader.load(smem + slot * Shape::kStageBytes, k_tile); }
 
   __device__ void compute_stage(int slot) {
     const unsigned char* stage = smem + slot * Shape::kStageBytes;
