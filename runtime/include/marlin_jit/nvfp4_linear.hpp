@@ -49,12 +49,17 @@ class PreparedNvfp4Linear {
 // sign is folded into the codes). The checkpoint buffers may be freed once this returns.
 PreparedNvfp4Linear prepare_nvfp4_linear(Runtime& runtime, const Nvfp4CheckpointLayer& layer, CUstream stream);
 
+// How apply computes the product. automatic: the Marlin kernel up to the measured crossover M, above it (when
+// libcublas is present) dequantize the layer into per-stream scratch (N·K·2 bytes) and run one cuBLAS GEMM.
+enum class GemmPath { automatic, marlin, dequant_cublas };
+
 struct LinearApplyArgs {
   CUdeviceptr input = 0;   // [M, K] row-major, dtype
   CUdeviceptr output = 0;  // [M, N] row-major, dtype
   CUdeviceptr bias = 0;    // [N] dtype, or 0
   std::int64_t m = 0;
   DType dtype = DType::bf16;
+  GemmPath path = GemmPath::automatic;
 };
 
 // Enqueues out = input · Wᵀ (+ bias) on `stream` (the current context's device must be the layer's). Validates

@@ -66,8 +66,12 @@ KernelRequest prep_request(const KernelSpec& spec) {
     name = "marlin_jit::kernels::nvfp4_dequantize<__half>";
   } else if (op == kPrepDequantBf16) {
     name = "marlin_jit::kernels::nvfp4_dequantize<__nv_bfloat16>";
+  } else if (op == kPrepBiasRowsFp16) {
+    name = "marlin_jit::kernels::broadcast_rows<__half>";
+  } else if (op == kPrepBiasRowsBf16) {
+    name = "marlin_jit::kernels::broadcast_rows<__nv_bfloat16>";
   } else {
-    throw ConfigError("prep_op", op, "repack, scales, dequant_fp16, dequant_bf16",
+    throw ConfigError("prep_op", op, "repack, scales, dequant_fp16, dequant_bf16, bias_rows_fp16, bias_rows_bf16",
                       "unknown preparation kernel '" + op + "'");
   }
   return {kPrepHeader, std::move(name), arch_of(spec.sm)};
@@ -105,11 +109,14 @@ std::vector<KernelSpec> catalog_specs(const CatalogFilter& filter) {
       }
       for (DType dtype : {DType::fp16, DType::bf16}) {
         if (!selected(filter.dtypes, dtype)) continue;
-        KernelSpec spec;
-        spec.kind = KernelKind::prep;
-        spec.sm = sm;
-        spec.prep_op = dtype == DType::bf16 ? kPrepDequantBf16 : kPrepDequantFp16;
-        specs.push_back(spec);
+        for (const char* op : {dtype == DType::bf16 ? kPrepDequantBf16 : kPrepDequantFp16,
+                               dtype == DType::bf16 ? kPrepBiasRowsBf16 : kPrepBiasRowsFp16}) {
+          KernelSpec spec;
+          spec.kind = KernelKind::prep;
+          spec.sm = sm;
+          spec.prep_op = op;
+          specs.push_back(spec);
+        }
       }
     }
     if (selected(filter.kinds, KernelKind::dense)) {

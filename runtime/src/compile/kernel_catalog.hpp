@@ -22,10 +22,13 @@ struct CatalogFilter {
 
 std::vector<KernelSpec> catalog_specs(const CatalogFilter& filter);
 
-// Preparation kernels by op name (KernelSpec::prep_op): the NVFP4 preparation and dequantizer entry points.
+// Preparation kernels by op name (KernelSpec::prep_op): NVFP4 preparation, the dequantizer and the bias
+// broadcast of the dequantize + cuBLAS path.
 inline constexpr const char* kPrepRepack = "repack";
 inline constexpr const char* kPrepScales = "scales";
 inline constexpr const char* kPrepDequantFp16 = "dequant_fp16";
 inline constexpr const char* kPrepDequantBf16 = "dequant_bf16";
+inline constexpr const char* kPrepBiasRowsFp16 = "bias_rows_fp16";
+inline constexpr const char* kPrepBiasRowsBf16 = "bias_rows_bf16";
 
 }  // namespace marlin_jit

@@ -43,6 +43,8 @@ int shared_bytes(const TileConfig& tile) {
   return tile.stages * stage;
 }
 
+bool prefer_dequant_gemm(std::int64_t m, std::int64_t /*n*/, std::int64_t /*k*/) { return m >= kDequantGemmMinM; }
+
 TileConfig select_tile(std::int64_t m, std::int64_t n, std::int64_t k, const DeviceLimits& limits) {
   TileConfig tile;
   tile.m_blocks = m_blocks_for(m);

@@ -26,6 +26,12 @@ int shared_bytes(const TileConfig& tile);
 // The tile with its stage count set for `limits` (the deepest that fits two blocks per SM).
 TileConfig select_tile_stages(TileConfig tile, const DeviceLimits& limits);
 
+// Above this M the dequantize + cuBLAS path beats the Marlin kernel on an H100 (bench/NOTES.md, crossover).
+inline constexpr std::int64_t kDequantGemmMinM = 160;
+
+// Whether automatic dispatch takes the dequantize + cuBLAS path for this shape.
+bool prefer_dequant_gemm(std::int64_t m, std::int64_t n, std::int64_t k);
+
 TileConfig select_tile(std::int64_t m, std::int64_t n, std::int64_t k, const DeviceLimits& limits);
 
 // Every configuration select_tile can return for `limits`, over all shapes (for precompile).

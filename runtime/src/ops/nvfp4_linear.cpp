@@ -8,6 +8,7 @@
 
 #include "compile/kernel_catalog.hpp"
 #include "dispatch/tile_select.hpp"
+#include "driver/cublas_library.hpp"
 #include "driver/cuda_driver.hpp"
 #include "marlin_jit/dispatch.hpp"
 #include "marlin_jit/error.hpp"
@@ -85,6 +86,35 @@ KernelHandle prep_kernel(Runtime& runtime, int sm, const char* op) {
 
 unsigned blocks_for(std::int64_t threads_total, unsigned block) {
   return static_cast<unsigned>((threads_total + block - 1) / block);
+}
+
+// Large M: the layer dequantized into per-stream scratch (dtype [N][K], weights rounded once), the bias broadcast
+// into the output, then out = A · Wᵀ + out through cuBLAS.
+void apply_dequantized(Runtime& runtime, const PreparedNvfp4Linear::Impl& prepared, const LinearApplyArgs& args,
+                       CUstream stream) {
+  const bool bf16 = args.dtype == DType::bf16;
+  CUdeviceptr dense = ops::acquire_dense_weights(stream, static_cast<std::uint64_t>(prepared.n * prepared.k) * 2);
+  int n = static_cast<int>(prepared.n), k = static_cast<int>(prepared.k), m = static_cast<int>(args.m);
+  const unsigned int* weights = reinterpret_cast<const unsigned int*>(prepared.weights);
+  const unsigned char* scales = reinterpret_cast<const unsigned char*>(prepared.scales);
+  float global = prepared.global_scale_prepared;
+  void* dense_pointer = reinterpret_cast<void*>(dense);
+  void* dequant_args[] = {&weights, &scales, &global, &dense_pointer, &n, &k};
+  LaunchDims dims;
+  dims.block[0] = 256;
+  dims.grid[0] = blocks_for(prepared.n * prepared.k, 256);
+  prep_kernel(runtime, prepared.limits.sm, bf16 ? kPrepDequantBf16 : kPrepDequantFp16).launch(dims, stream, dequant_args);
+  float beta = 0.0f;
+  if (args.bias != 0) {
+    const void* bias = reinterpret_cast<const void*>(args.bias);
+    void* out = reinterpret_cast<void*>(args.output);
+    void* bias_args[] = {&bias, &out, &m, &n};
+    dims.grid[0] = blocks_for(args.m * prepared.n, 256);
+    prep_kernel(runtime, prepared.limits.sm, bf16 ? kPrepBiasRowsBf16 : kPrepBiasRowsFp16).launch(dims, stream, bias_args);
+    beta = 1.0f;
+  }
+  detail::cublas_gemm_nt(args.dtype, args.m, prepared.n, prepared.k, args.input, dense, args.output, 1.0f, beta,
+                         stream);
 }
 
 }  // namespace
@@ -176,6 +206,18 @@ void apply_nvfp4_linear(Runtime& runtime, const PreparedNvfp4Linear& layer, cons
   check_supported(ProblemSpec{KernelKind::dense, QuantType::nvfp4, kNvfp4GroupSize, args.dtype,
                               prepared.limits.sm, args.m, prepared.n, prepared.k});
 
+  require(args.path == GemmPath::automatic || args.path == GemmPath::marlin || args.path == GemmPath::dequant_cublas,
+          "gemm_path", std::to_string(static_cast<int>(args.path)), "automatic, marlin, dequant_cublas",
+          "unknown GEMM path");
+  if (args.path == GemmPath::dequant_cublas ||
+      (args.path == GemmPath::automatic && dispatch::prefer_dequant_gemm(args.m, prepared.n, prepared.k) &&
+       detail::cublas_available())) {
+    require(detail::cublas_available(), "gemm_path", "dequant_cublas", "libcublas.so.13 loadable",
+            "the dequantize + cuBLAS path needs libcublas, which could not be loaded");
+    apply_dequantized(runtime, prepared, args, stream);
+    return;
+  }
+
   const TileConfig tile = dispatch::select_tile(args.m, prepared.n, prepared.k, prepared.limits);
   const ops::GemmPlan plan = ops::plan_gemm(args.m, prepared.n_padded, prepared.k, tile,
                                             prepared.limits.multiprocessors);
@@ -186,8 +228,8 @@ void apply_nvfp4_linear(Runtime& runtime, const PreparedNvfp4Linear& layer, cons
   spec.tile = tile;
   KernelHandle kernel = runtime.get_kernel(request_for(spec), plan.shared_bytes);
 
-  ops::Workspace workspace;
-  if (plan.splits > 1) workspace = ops::acquire_workspace(stream, plan.workspace_floats, plan.counters);
+  ops::SplitWorkspace workspace;
+  if (plan.splits > 1) workspace = ops::acquire_split_workspace(stream, plan.workspace_floats, plan.counters);
 
   ops::GemmParams params{};
   params.a = reinterpret_cast<const void*>(args.input);

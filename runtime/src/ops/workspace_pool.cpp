@@ -1,4 +1,4 @@
-// Split-K workspace per (context, stream); see workspace_pool.hpp for the contract.
+// Scratch memory per (context, stream); see workspace_pool.hpp for the contract.
 #include "ops/workspace_pool.hpp"
 
 #include <map>
@@ -11,11 +11,13 @@
 namespace marlin_jit::ops {
 namespace {
 
+struct Buffer {
+  CUdeviceptr pointer = 0;
+  std::uint64_t bytes = 0;
+};
+
 struct Slot {
-  CUdeviceptr partials = 0;
-  std::uint64_t partial_floats = 0;
-  CUdeviceptr counters = 0;
-  std::uint64_t counter_count = 0;
+  Buffer partials, counters, dense_weights;
 };
 
 std::mutex& pool_mutex() {
@@ -23,9 +25,12 @@ std::mutex& pool_mutex() {
   return mutex;
 }
 
-std::map<std::pair<CUcontext, CUstream>, Slot>& pool() {
+// The caller holds pool_mutex().
+Slot& slot_for(CUstream stream) {
   static std::map<std::pair<CUcontext, CUstream>, Slot> slots;
-  return slots;
+  CUcontext context = nullptr;
+  detail::check_cu(detail::driver().cuCtxGetCurrent(&context), "cuCtxGetCurrent");
+  return slots[{context, stream}];
 }
 
 bool capturing(CUstream stream) {
@@ -34,43 +39,46 @@ bool capturing(CUstream stream) {
   return status != CU_STREAM_CAPTURE_STATUS_NONE;
 }
 
-// Replaces `buffer` with one of `bytes`; the stream is drained first because queued kernels may still use it.
-void grow(CUdeviceptr& buffer, std::uint64_t bytes, CUstream stream) {
-  const auto& cu = detail::driver();
-  if (buffer != 0) {
-    detail::check_cu(cu.cuStreamSynchronize(stream), "cuStreamSynchronize");
-    detail::check_cu(cu.cuMemFree(buffer), "cuMemFree");
-    buffer = 0;
+// Grows `buffer` to at least `bytes`; returns true when it was (re)allocated. The stream is drained before the old
+// buffer is freed, because queued kernels may still use it.
+bool ensure(Buffer& buffer, std::uint64_t bytes, CUstream stream) {
+  if (buffer.bytes >= bytes) return false;
+  if (capturing(stream)) {
+    throw ConfigError("workspace_during_capture", std::to_string(bytes) + " bytes",
+                      "scratch sized by an eager call on this stream before capture",
+                      "scratch memory must grow, which cannot happen inside CUDA graph capture: run the same "
+                      "shapes once on this stream before capturing");
   }
-  detail::check_cu(cu.cuMemAlloc(&buffer, bytes), "cuMemAlloc");
+  const auto& cu = detail::driver();
+  if (buffer.pointer != 0) {
+    detail::check_cu(cu.cuStreamSynchronize(stream), "cuStreamSynchronize");
+    detail::check_cu(cu.cuMemFree(buffer.pointer), "cuMemFree");
+    buffer = {};
+  }
+  detail::check_cu(cu.cuMemAlloc(&buffer.pointer, bytes), "cuMemAlloc");
+  buffer.bytes = bytes;
+  return true;
 }
 
 }  // namespace
 
-Workspace acquire_workspace(CUstream stream, std::uint64_t partial_floats, std::uint64_t counters) {
-  const auto& cu = detail::driver();
-  CUcontext context = nullptr;
-  detail::check_cu(cu.cuCtxGetCurrent(&context), "cuCtxGetCurrent");
+SplitWorkspace acquire_split_workspace(CUstream stream, std::uint64_t partial_floats, std::uint64_t counters) {
   std::lock_guard<std::mutex> lock(pool_mutex());
-  Slot& slot = pool()[{context, stream}];
-  if (slot.partial_floats < partial_floats || slot.counter_count < counters) {
-    if (capturing(stream)) {
-      throw ConfigError("workspace_during_capture", std::to_string(partial_floats * 4) + " bytes",
-                        "a workspace sized by an eager call on this stream before capture",
-                        "the split-K workspace must grow, which cannot happen inside CUDA graph capture: run the "
-                        "same shapes once on this stream before capturing");
-    }
-    if (slot.partial_floats < partial_floats) {
-      grow(slot.partials, partial_floats * sizeof(float), stream);
-      slot.partial_floats = partial_floats;
-    }
-    if (slot.counter_count < counters) {
-      grow(slot.counters, counters * sizeof(int), stream);
-      slot.counter_count = counters;
-      detail::check_cu(cu.cuMemsetD32Async(slot.counters, 0, counters, stream), "cuMemsetD32Async");
-    }
+  Slot& slot = slot_for(stream);
+  ensure(slot.partials, partial_floats * sizeof(float), stream);
+  if (ensure(slot.counters, counters * sizeof(int), stream)) {
+    detail::check_cu(detail::driver().cuMemsetD32Async(slot.counters.pointer, 0, slot.counters.bytes / sizeof(int),
+                                                       stream),
+                     "cuMemsetD32Async");
   }
-  return {slot.partials, slot.counters};
+  return {slot.partials.pointer, slot.counters.pointer};
+}
+
+CUdeviceptr acquire_dense_weights(CUstream stream, std::uint64_t bytes) {
+  std::lock_guard<std::mutex> lock(pool_mutex());
+  Slot& slot = slot_for(stream);
+  ensure(slot.dense_weights, bytes, stream);
+  return slot.dense_weights.pointer;
 }
 
 }  // namespace marlin_jit::ops

@@ -1,5 +1,5 @@
 // Preparation kernels: ModelOpt NVFP4 checkpoint tensors → the GEMM's prepared layout, plus the dequantizer
-// (prepared layout → dense fp16/bf16 weights) used by the large-M path and by layout checks.
+// (prepared layout → dense fp16/bf16 weights) and the bias broadcast used by the large-M path.
 // Checkpoint: weight uint8 [n][k/2] (even k in the low nibble), weight_scale e4m3 [n][k/16].
 // One thread per output word/byte/pair; rows n ≥ N up to n_padded come out zero.
 #pragma once
@@ -84,6 +84,14 @@ __global__ void nvfp4_dequantize(const unsigned int* prepared_weights, const uns
   const float scale = __half2float(__ushort_as_half(static_cast<unsigned short>(scale_byte << 7)));  // |s|·2^7
   const float value = (code & 0x8) ? -magnitude : magnitude;
   out[i] = DTypeTraits<T>::from_float(value * scale * (global_scale_prepared * 0.00006103515625f));  // ·2^-14
+}
+
+// out[r][c] = row[c] for every r < m: the bias preloaded into the output for the dequantize + cuBLAS path (beta 1).
+template <typename T>
+__global__ void broadcast_rows(const T* row, T* out, int m, int n) {
+  const long long total = static_cast<long long>(m) * n;
+  const long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i < total) out[i] = row[i % n];
 }
 
 }  // namespace marlin_jit::kernels
