@@ -77,7 +77,7 @@ TEST_P(Nvfp4Prepare, GpuPreparedBytesEqualCpuReferenceAndDequantIsExact) {
     void* dense_ptr = dense.get();
     void* dequant_args[] = {&words_ptr, &prepared_scales_ptr, &global_prepared, &dense_ptr, &n, &k};
     prep_kernel(runtime, dtype == DType::bf16 ? kPrepDequantBf16 : kPrepDequantFp16)
-        .launch(linear_launch(layer.n * layer.k), stream.get(), dequant_args);
+        .launch(linear_launch(layer.n * layer.k / 8), stream.get(), dequant_args);  // a thread per 8 weights
     stream.synchronize();
     const std::vector<std::uint16_t> bits = dense.to_host<std::uint16_t>();
     std::int64_t mismatches = 0;

@@ -102,7 +102,7 @@ void apply_dequantized(Runtime& runtime, const PreparedNvfp4Linear::Impl& prepar
   void* dequant_args[] = {&weights, &scales, &global, &dense_pointer, &n, &k};
   LaunchDims dims;
   dims.block[0] = 256;
-  dims.grid[0] = blocks_for(prepared.n * prepared.k, 256);
+  dims.grid[0] = blocks_for(prepared.n * prepared.k / 8, 256);  // a thread per 8 weights
   prep_kernel(runtime, prepared.limits.sm, bf16 ? kPrepDequantBf16 : kPrepDequantFp16).launch(dims, stream, dequant_args);
   float beta = 0.0f;
   if (args.bias != 0) {

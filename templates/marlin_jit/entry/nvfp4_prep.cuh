@@ -67,23 +67,36 @@ __global__ void nvfp4_repack_weights(const unsigned char* checkpoint_weight, con
 }
 
 // Dense weights out[n][k] = e2m1 · |scale| · global, from the prepared layout (global_scale_prepared = global·2^7).
-// Computed exactly in fp32 and rounded once to T.
+// One thread per 8 consecutive k of a row (one 16-byte store; the 8 codes sit in 4 neighbouring lanes' words), so
+// stores coalesce: a pass runs near copy bandwidth. Computed exactly in fp32 and rounded once to T.
 template <typename T>
 __global__ void nvfp4_dequantize(const unsigned int* prepared_weights, const unsigned char* prepared_scales,
                                  float global_scale_prepared, T* out, int n, int k) {
-  const long long total = static_cast<long long>(n) * k;
+  const long long total = static_cast<long long>(n) * (k / 8);
   const long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= total) return;
-  const int row = static_cast<int>(i / k), col = static_cast<int>(i % k);
-  const nvfp4_layout::CodePosition position = nvfp4_layout::code_position(row, col, k);
-  const unsigned int code = (prepared_weights[position.word] >> position.shift) & 0xFu;
-  // e2m1 magnitude from bits: exponent e1e0, mantissa m; value (code&7) → {0,.5,1,1.5,2,3,4,6}.
-  const int exponent = (code >> 1) & 0x3, mantissa = code & 0x1;
-  const float magnitude = exponent == 0 ? 0.5f * mantissa : ldexpf(1.0f + 0.5f * mantissa, exponent - 1);
-  const unsigned char scale_byte = prepared_scales[nvfp4_layout::scale_position(row, col / 16, k)];
+  const int row = static_cast<int>(i / (k / 8)), col0 = static_cast<int>(i % (k / 8)) * 8;
+  const int half = (row % 16) / 8, group = row % 8, kk = col0 / 16, high = (col0 % 16) / 8;
+  const int pair = 2 * half + high;
+  const long long atom = static_cast<long long>(row / 16) * (k / nvfp4_layout::kKChunk) + kk / 4;
+  const unsigned char scale_byte = prepared_scales[nvfp4_layout::scale_position(row, kk, k)];
+  // v · |s|·2^7 is exact in fp32; times global·2^7 · 2^-14 it is v·|s|·global, rounded once.
   const float scale = __half2float(__ushort_as_half(static_cast<unsigned short>(scale_byte << 7)));  // |s|·2^7
-  const float value = (code & 0x8) ? -magnitude : magnitude;
-  out[i] = DTypeTraits<T>::from_float(value * scale * (global_scale_prepared * 0.00006103515625f));  // ·2^-14
+  const float global = global_scale_prepared * 0.00006103515625f;                                   // global·2^-7
+  __align__(16) T values[8];
+#pragma unroll
+  for (int quad = 0; quad < 4; ++quad) {
+    const unsigned int word = prepared_weights[(atom * 32 + 4 * group + quad) * 4 + kk % 4];
+#pragma unroll
+    for (int element = 0; element < 2; ++element) {
+      const unsigned int code = (word >> (12 - 4 * pair + 16 * element)) & 0xFu;
+      // e2m1 magnitude from bits: exponent e1e0, mantissa m; (code&7) → {0,.5,1,1.5,2,3,4,6}.
+      const int exponent = (code >> 1) & 0x3, mantissa = code & 0x1;
+      const float magnitude = exponent == 0 ? 0.5f * mantissa : ldexpf(1.0f + 0.5f * mantissa, exponent - 1);
+      values[2 * quad + element] = DTypeTraits<T>::from_float(((code & 0x8) ? -magnitude : magnitude) * scale * global);
+    }
+  }
+  *reinterpret_cast<uint4*>(out + static_cast<long long>(row) * k + col0) = *reinterpret_cast<const uint4*>(values);
 }
 
 // out[r][c] = row[c] for every r < m: the bias preloaded into the output for the dequantize + cuBLAS path (beta 1).
