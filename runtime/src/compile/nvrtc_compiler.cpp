@@ -70,8 +70,10 @@ class Failure {
 
 }  // namespace
 
+// --no-cache: NVRTC 13's own compile cache (active where a driver is) returns cached cubins without ptxas'
+// report, which left registers/spills at 0 in our entries (seen on the H100); our cache already dedups compiles.
 std::vector<std::string> key_options(const std::string& arch) {
-  return {"-arch=" + arch, "-std=c++17", "-default-device", "--ptxas-options=-v"};
+  return {"-arch=" + arch, "-std=c++17", "-default-device", "--ptxas-options=-v", "--no-cache"};
 }
 
 std::vector<std::string> compile_options(const std::string& arch) {

@@ -26,8 +26,9 @@ int shared_bytes(const TileConfig& tile);
 // The tile with its stage count set for `limits` (the deepest that fits two blocks per SM).
 TileConfig select_tile_stages(TileConfig tile, const DeviceLimits& limits);
 
-// Above this M the dequantize + cuBLAS path beats the Marlin kernel on an H100 (bench/NOTES.md, crossover).
-inline constexpr std::int64_t kDequantGemmMinM = 160;
+// From this M on, automatic dispatch dequantizes the layer and runs cuBLAS. Measured crossovers on an H100
+// (bench/results/crossover-h100-20261124.txt): 4096² ≈ 150, 8192² ≈ 195, 8192×28672 ≈ 170, 28672×8192 ≈ 300.
+inline constexpr std::int64_t kDequantGemmMinM = 256;
 
 // Whether automatic dispatch takes the dequantize + cuBLAS path for this shape.
 bool prefer_dequant_gemm(std::int64_t m, std::int64_t n, std::int64_t k);
