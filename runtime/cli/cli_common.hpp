@@ -51,6 +51,7 @@ void add_check_command(CLI::App& app, CommandRun& run);
 void add_compile_command(CLI::App& app, CommandRun& run);
 void add_precompile_command(CLI::App& app, CommandRun& run);
 void add_cache_command(CLI::App& app, CommandRun& run);
+void add_selfcheck_command(CLI::App& app, CommandRun& run);
 
 // "sm_90" or "90" -> 90; throws UsageError otherwise.
 int parse_arch(const std::string& text);

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   cli::add_compile_command(app, run);
   cli::add_precompile_command(app, run);
   cli::add_cache_command(app, run);
+  cli::add_selfcheck_command(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

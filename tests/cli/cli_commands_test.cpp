@@ -84,6 +84,19 @@ TEST_F(CliTest, InfoWorksWithoutADriver) {
   EXPECT_FALSE(info["nvrtc_version"].get<std::string>().empty());
 }
 
+TEST_F(CliTest, SelfcheckSkipsWithoutADriverAndPassesOnAGpu) {
+  CliResult result = run(with_cache({"selfcheck", "--json"}));
+  ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
+  const nlohmann::json json = result.json();
+  EXPECT_TRUE(json["passed"].get<bool>());
+  if (!driver_available()) {
+    EXPECT_TRUE(json.contains("skipped"));
+    EXPECT_TRUE(json["cases"].empty());
+  } else if (!json.contains("skipped")) {
+    EXPECT_EQ(json["cases"].size(), 8u);  // 2 dtypes × (M 1, 33, 300 on the Marlin path + M 300 automatic)
+  }
+}
+
 TEST_F(CliTest, CheckPrintsSupportedOrTheRefusingRule) {
   CliResult ok = run({"check", "--arch", "sm_90", "--quant", "nvfp4", "--group-size", "16", "--n", "100", "--k", "4096"});
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
