@@ -80,9 +80,8 @@ __global__ void nvfp4_dequantize(const unsigned int* prepared_weights, const uns
   const int pair = 2 * half + high;
   const long long atom = static_cast<long long>(row / 16) * (k / nvfp4_layout::kKChunk) + kk / 4;
   const unsigned char scale_byte = prepared_scales[nvfp4_layout::scale_position(row, kk, k)];
-  // v · |s|·2^7 is exact in fp32; times global·2^7 · 2^-14 it is v·|s|·global, rounded once.
+  // (v·2^-14) · (|s|·2^7) · (global·2^7) = v·|s|·global: the first product is exact in fp32, so one rounding.
   const float scale = __half2float(__ushort_as_half(static_cast<unsigned short>(scale_byte << 7)));  // |s|·2^7
-  const float global = global_scale_prepared * 0.00006103515625f;                                   // global·2^-7
   __align__(16) T values[8];
 #pragma unroll
   for (int quad = 0; quad < 4; ++quad) {
@@ -90,10 +89,10 @@ __global__ void nvfp4_dequantize(const unsigned int* prepared_weights, const uns
 #pragma unroll
     for (int element = 0; element < 2; ++element) {
       const unsigned int code = (word >> (12 - 4 * pair + 16 * element)) & 0xFu;
-      // e2m1 magnitude from bits: exponent e1e0, mantissa m; (code&7) → {0,.5,1,1.5,2,3,4,6}.
-      const int exponent = (code >> 1) & 0x3, mantissa = code & 0x1;
-      const float magnitude = exponent == 0 ? 0.5f * mantissa : ldexpf(1.0f + 0.5f * mantissa, exponent - 1);
-      values[2 * quad + element] = DTypeTraits<T>::from_float(((code & 0x8) ? -magnitude : magnitude) * scale * global);
+      // The kernel's own bit trick: sign to bit 15, e1 e0 m to bits 11..9 reads as v·2^-14 in fp16.
+      const float value = __half2float(__ushort_as_half(static_cast<unsigned short>(((code & 0x8u) << 12) |
+                                                                                  ((code & 0x7u) << 9))));
+      values[2 * quad + element] = DTypeTraits<T>::from_float(value * scale * global_scale_prepared);
     }
   }
   *reinterpret_cast<uint4*>(out + static_cast<long long>(row) * k + col0) = *reinterpret_cast<const uint4*>(values);
