@@ -26,9 +26,10 @@ int shared_bytes(const TileConfig& tile);
 // The tile with its stage count set for `limits` (the deepest that fits two blocks per SM).
 TileConfig select_tile_stages(TileConfig tile, const DeviceLimits& limits);
 
-// From this M on, automatic dispatch dequantizes the layer and runs cuBLAS. Measured crossovers on an H100
-// (bench/results/crossover-h100-20261124.txt): 4096² ≈ 150, 8192² ≈ 195, 8192×28672 ≈ 170, 28672×8192 ≈ 300.
-inline constexpr std::int64_t kDequantGemmMinM = 256;
+// From this M on, automatic dispatch dequantizes the layer and runs cuBLAS. Measured on an H100 with the
+// 2.3 TB/s dequantizer (bench/results/crossover-h100-20261124.txt): at M = 192 the cuBLAS path wins on 4096²,
+// 8192² and 8192×28672 by 30–45% and loses on 28672×8192 by 11%; at M = 128 the Marlin kernel wins everywhere.
+inline constexpr std::int64_t kDequantGemmMinM = 192;
 
 // Whether automatic dispatch takes the dequantize + cuBLAS path for this shape.
 bool prefer_dequant_gemm(std::int64_t m, std::int64_t n, std::int64_t k);
