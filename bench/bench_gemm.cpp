@@ -98,9 +98,9 @@ std::int64_t copies_for(double bytes_per_copy, double rotate_bytes, std::int64_t
 }
 
 void print_header() {
-  std::printf("%-5s %6s %6s %6s | %9s %9s %9s %7s | %8s %6s %7s %7s | %9s %6s | %9s %s\n", "dtype", "M", "N", "K",
-              "ours_us", "p90_us", "cublas_us", "speedup", "w_GB/s", "bw%", "TFLOP/s", "cuTF/s", "floor_us", "/floor",
-              "marlin_us", "path");
+  std::printf("%-5s %6s %6s %6s | %9s %9s %9s %7s | %8s %6s %7s %7s | %9s %6s | %9s %10s %s\n", "dtype", "M", "N",
+              "K", "ours_us", "p90_us", "cublas_us", "speedup", "w_GB/s", "bw%", "TFLOP/s", "cuTF/s", "floor_us",
+              "/floor", "marlin_us", "dequant_us", "path");
 }
 
 struct Context {
@@ -154,17 +154,21 @@ void run_shape(Context& ctx, std::int64_t n, std::int64_t k) {
         args.output = out.address();
         args.m = m;
         args.dtype = dtype;
-        const Timing ours = time_on_stream(ctx.stream.get(), ctx.options.warmup, ctx.options.repeats, [&](int i) {
-          apply_nvfp4_linear(ctx.runtime, layers[static_cast<std::size_t>(i) % layers.size()], args, ctx.stream.get());
-        });
-        // The Marlin kernel alone, whatever automatic dispatch picks: shows the crossover with the cuBLAS path.
-        LinearApplyArgs marlin_args = args;
-        marlin_args.path = GemmPath::marlin;
-        const Timing marlin = time_on_stream(ctx.stream.get(), ctx.options.warmup, ctx.options.repeats, [&](int i) {
-          apply_nvfp4_linear(ctx.runtime, layers[static_cast<std::size_t>(i) % layers.size()], marlin_args,
-                             ctx.stream.get());
-        });
-        const char* path = dispatch::prefer_dequant_gemm(m, n, k) ? "dequant+cublas" : "marlin";
+        // Both paths forced, so every row shows the crossover; `ours` is the one automatic dispatch takes (when
+        // libcublas is present), timed through the same apply call.
+        const auto time_path = [&](GemmPath path) {
+          LinearApplyArgs forced = args;
+          forced.path = path;
+          return time_on_stream(ctx.stream.get(), ctx.options.warmup, ctx.options.repeats, [&](int i) {
+            apply_nvfp4_linear(ctx.runtime, layers[static_cast<std::size_t>(i) % layers.size()], forced,
+                               ctx.stream.get());
+          });
+        };
+        const Timing marlin = time_path(GemmPath::marlin);
+        const Timing dequant = time_path(GemmPath::dequant_cublas);
+        const bool automatic_dequant = dispatch::prefer_dequant_gemm(m, n, k);
+        const Timing& ours = automatic_dequant ? dequant : marlin;
+        const char* path = automatic_dequant ? "dequant+cublas" : "marlin";
         const float alpha = 1, beta = 0;
         const Timing cublas = time_on_stream(ctx.stream.get(), ctx.options.warmup, ctx.options.repeats, [&](int i) {
           // Row-major out[m][n] = a[m][k] · W[n][k]ᵀ, in cuBLAS's column-major terms outᵀ = W · aᵀ.
@@ -183,15 +187,16 @@ void run_shape(Context& ctx, std::int64_t n, std::int64_t k) {
         const double floor_bytes = nk * 0.5625 + 2.0 * static_cast<double>(m) * static_cast<double>(k + n);
         const double floor_us = floor_bytes / (ctx.copy_gbps * 1e9) * 1e6;
         const double speedup = cublas.median_us / ours.median_us;
-        std::printf("%-5s %6lld %6lld %6lld | %9.1f %9.1f %9.1f %6.2fx | %8.0f %5.1f%% %7.1f %7.1f | %9.1f %5.2fx | %9.1f %s\n",
+        std::printf("%-5s %6lld %6lld %6lld | %9.1f %9.1f %9.1f %6.2fx | %8.0f %5.1f%% %7.1f %7.1f | %9.1f %5.2fx | %9.1f %10.1f %s\n",
                     test::dtype_name(dtype), static_cast<long long>(m), static_cast<long long>(n),
                     static_cast<long long>(k), ours.median_us, ours.p90_us, cublas.median_us, speedup, weight_gbps,
-                    100 * bw_share, tflops, cublas_tflops, floor_us, ours.median_us / floor_us, marlin.median_us, path);
+                    100 * bw_share, tflops, cublas_tflops, floor_us, ours.median_us / floor_us, marlin.median_us,
+                    dequant.median_us, path);
         std::fflush(stdout);
         ctx.csv.add({test::dtype_name(dtype), std::to_string(m), std::to_string(n), std::to_string(k),
                      fixed(ours.median_us, 2), fixed(ours.p90_us, 2), fixed(cublas.median_us, 2), fixed(speedup, 3),
                      fixed(weight_gbps, 1), fixed(ctx.copy_gbps, 1), fixed(bw_share, 4), fixed(tflops, 2),
-                     fixed(floor_us, 2), fixed(marlin.median_us, 2), path});
+                     fixed(floor_us, 2), fixed(marlin.median_us, 2), fixed(dequant.median_us, 2), path});
       } catch (const std::exception& e) {
         std::printf("%-5s %6lld %6lld %6lld | failed: %s\n", test::dtype_name(dtype), static_cast<long long>(m),
                     static_cast<long long>(n), static_cast<long long>(k), e.what());
@@ -221,7 +226,7 @@ int run(int argc, char** argv) {
   if (!options.cache_dir.empty()) runtime_options.cache_dir = options.cache_dir;
   Runtime runtime(runtime_options);
   ResultsCsv csv(options.csv, {"dtype", "M", "N", "K", "ours_us", "ours_p90_us", "cublas_us", "speedup", "weight_GBps",
-                               "copy_GBps", "bw_share", "tflops", "floor_us", "marlin_us", "path"});
+                               "copy_GBps", "bw_share", "tflops", "floor_us", "marlin_us", "dequant_us", "path"});
 
   const double copy_gbps = measure_copy_bandwidth(options, stream.get());
   std::printf("# device-to-device copy: %.0f GB/s (read + write); %d warm-ups, %d repeats, median\n", copy_gbps,

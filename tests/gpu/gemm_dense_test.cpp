@@ -14,10 +14,13 @@
 #include <optional>
 #include <ostream>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "dispatch/tile_select.hpp"
 #include "gpu_test_env.hpp"
+#include "marlin_jit/dispatch.hpp"
 #include "marlin_jit/error.hpp"
 #include "marlin_jit/nvfp4_linear.hpp"
 #include "marlin_jit/runtime.hpp"
@@ -254,9 +257,8 @@ std::string case_name(const DenseCase& c) {  // bf16_bias_M33_N200_K256_realisti
 void PrintTo(const DenseCase& c, std::ostream* out) { *out << case_name(c); }
 
 // Shape-major, so that consecutive cases share one generated and prepared layer. Issue 3's M and (N, K) lists,
-// plus what makes the dispatcher pick every tile at least once (runtime/src/dispatch/tile_select.cpp today: M
-// block from ceil(M/16) up to 4, K tile 128 when K allows, 256 threads × 128 columns for wide N): M = 20 is the
-// only M block of 2, and (9216, 1344) the only wide N with a K tile of 64.
+// plus what makes the dispatcher pick every tile at least once (EveryCandidateTileIsExercised checks it): M = 20
+// is the only M block of 2, and (1000, 1344) the only narrow N with a K tile of 64.
 std::vector<DenseCase> dense_cases() {
   const std::vector<std::int64_t> all_m = {1, 7, 16, 20, 33, 64, 128, 257, 1024};
   const std::vector<std::int64_t> big_m = {1, 16, 4096};
@@ -266,7 +268,7 @@ std::vector<DenseCase> dense_cases() {
     const std::vector<std::int64_t>* ms;
   };
   const Shape shapes[] = {{256, 128, &all_m},   {200, 256, &all_m},   {4096, 4096, &all_m},  {5120, 13824, &all_m},
-                          {2688, 1856, &all_m}, {8192, 8192, &big_m}, {28672, 8192, &big_m}, {9216, 1344, &tile_m}};
+                          {2688, 1856, &all_m}, {8192, 8192, &big_m}, {28672, 8192, &big_m}, {1000, 1344, &tile_m}};
   std::vector<DenseCase> cases;
   for (const Shape& shape : shapes) {
     for (CheckpointKind kind : {CheckpointKind::realistic, CheckpointKind::adversarial}) {
@@ -370,6 +372,27 @@ TEST_P(GemmDense, matches_the_float64_reference_within_the_error_of_cublas) {
 
 INSTANTIATE_TEST_SUITE_P(Shapes, GemmDense, ::testing::ValuesIn(dense_cases()),
                          [](const ::testing::TestParamInfo<DenseCase>& param) { return case_name(param.param); });
+
+// The case list reaches every tile the dispatcher can pick on this device (sm_90 defaults without one): a check of
+// the list, so it runs on any machine.
+TEST(GemmDenseCoverage, every_candidate_tile_is_exercised_by_some_case) {
+  dispatch::DeviceLimits limits = dispatch::default_limits(90);
+  if (const GpuInfo& gpu = gpu_info(); gpu.present && is_supported_sm(gpu.sm)) {
+    limits.sm = gpu.sm;
+    MARLIN_JIT_CUDA(cudaDeviceGetAttribute(&limits.multiprocessors, cudaDevAttrMultiProcessorCount, gpu.device));
+    MARLIN_JIT_CUDA(cudaDeviceGetAttribute(&limits.max_shared_bytes_per_block, cudaDevAttrMaxSharedMemoryPerBlockOptin,
+                                           gpu.device));
+    MARLIN_JIT_CUDA(cudaDeviceGetAttribute(&limits.max_shared_bytes_per_sm,
+                                           cudaDevAttrMaxSharedMemoryPerMultiprocessor, gpu.device));
+  }
+  std::set<std::string> exercised;
+  for (const DenseCase& c : dense_cases()) {
+    if (!dispatch::prefer_dequant_gemm(c.m, c.n, c.k)) exercised.insert(to_string(dispatch::select_tile(c.m, c.n, c.k, limits)));
+  }
+  for (const TileConfig& tile : dispatch::candidate_tiles(limits)) {
+    EXPECT_TRUE(exercised.count(to_string(tile))) << to_string(tile) << " is never picked by a dense case";
+  }
+}
 
 // ---- the reference itself
 

@@ -1,5 +1,5 @@
 // CPU reference of the NVFP4 preparation (checkpoint → the layout in templates/marlin_jit/gemm/nvfp4_layout.cuh)
-// and of how the kernel reads that layout back (bit-exact emulation of decode_e2m1_pair / expand_scale_pair and
+// and of how the kernel reads that layout back (bit-exact emulation of decode_e2m1_pair / expand_scale_pair + scale_half and
 // the fp16/bf16 product). Written from the layout's description, independently of the device code, so tests can
 // compare GPU-prepared bytes to it and prove the decode exact on the CPU.
 #pragma once
@@ -74,16 +74,12 @@ inline std::optional<double> kernel_weight_reference(const PreparedHostLayer& pr
   const std::uint32_t decoded = dtype == DType::bf16 ? (aligned & 0x80008000u) | ((aligned >> 6) & 0x01C001C0u)
                                                      : (aligned & 0x80008000u) | ((aligned >> 3) & 0x0E000E00u);
   const std::uint16_t weight_bits = static_cast<std::uint16_t>(decoded >> (16 * e));
-  // expand_scale_pair on the word holding this group's two bytes
+  // expand_scale_pair + scale_half: the byte of this group (parity j & 1) and column half, expanded
   const std::uint8_t* group_bytes = &prepared.scales[static_cast<std::size_t>(atom * 64 + g * 8)];
-  const std::uint32_t scale_word = static_cast<std::uint32_t>(group_bytes[4 * (j / 2)]) |
-                                   (static_cast<std::uint32_t>(group_bytes[4 * (j / 2) + 1]) << 8) |
-                                   (static_cast<std::uint32_t>(group_bytes[4 * (j / 2) + 2]) << 16) |
-                                   (static_cast<std::uint32_t>(group_bytes[4 * (j / 2) + 3]) << 24);
-  const std::uint32_t selected = (scale_word >> (8 * (j & 1))) & 0x00FF00FFu;
-  const std::uint32_t expanded = dtype == DType::bf16 ? ((selected << 4) & 0x0FF00FF0u) | 0x70007000u
-                                                      : (selected << 7) & 0x7F807F80u;
-  const std::uint16_t scale_bits = static_cast<std::uint16_t>(expanded >> (16 * half));
+  const std::uint32_t byte = group_bytes[4 * (j / 2) + (j & 1) + 2 * half];
+  const std::uint32_t spread = byte | (byte << 16);
+  const std::uint32_t expanded = dtype == DType::bf16 ? spread * 16u + 0x70007000u : spread << 7;
+  const std::uint16_t scale_bits = static_cast<std::uint16_t>(expanded);
   const double product = half_to_double(weight_bits, dtype) * half_to_double(scale_bits, dtype);  // exact in double
   if (half_to_double(half_from_double(product, dtype), dtype) != product) return std::nullopt;
   return product * static_cast<double>(global_scale * 128.0f);

@@ -19,14 +19,14 @@ std::string arch_of(int sm) { return "sm_" + std::to_string(sm); }
 
 // Mirrors TileShape's static_asserts so a bad tile is refused before NVRTC sees it.
 void check_tile(const TileConfig& tile, int sm) {
-  const int warps = tile.threads / 32;
-  const bool valid = tile.threads % 32 == 0 && warps >= 1 && tile.threads <= 1024 && tile.n_blocks >= 1 &&
-                     tile.n_blocks % warps == 0 && tile.k_blocks >= 4 && tile.k_blocks % 4 == 0 &&
-                     tile.m_blocks >= 1 && tile.m_blocks <= 4 && tile.stages >= 2 && tile.stages <= 16;
+  const bool valid = tile.threads >= 32 && tile.threads <= 1024 && tile.n_blocks >= 1 && tile.k_blocks >= 4 &&
+                     tile.k_blocks % 4 == 0 && tile.m_blocks >= 1 && tile.m_blocks <= 4 && tile.stages >= 2 &&
+                     tile.stages <= 16 && dispatch::warp_layout(tile).valid;
   if (!valid) {
     throw ConfigError("tile_config", to_string(tile),
-                      "threads a multiple of 32, n_blocks a multiple of the warp count, k_blocks a multiple of 4, "
-                      "m_blocks 1..4, stages 2..16",
+                      "threads a multiple of 32; n_blocks 1..4 or a multiple of 4, each warp owning min(4, n_blocks) "
+                      "of them; the warps per column group a power of two taking 1, 2 or a multiple of 4 of the "
+                      "k_blocks (a multiple of 4); m_blocks 1..4; stages 2..16",
                       "tile " + to_string(tile) + " is not a valid dense GEMM tile");
   }
   const dispatch::DeviceLimits limits = dispatch::default_limits(sm);

@@ -8,20 +8,70 @@ namespace {
 
 constexpr int kWeightAtomBytes = 512;  // 16 n × 64 k codes
 constexpr int kScaleAtomBytes = 64;
+constexpr int kMaxStages = 4;  // deeper measured no faster on an H200 once the blocks per SM are kept (NOTES v6)
+constexpr int kMinStages = 3;  // two stages leave one copy in flight while a stage computes: fewer blocks do better
+// Warps per SM the stage count is sized for: at small M enough warps to hide the decode's latency, at large M
+// the accumulators take most registers and one 8-warp block per SM is what fits.
+constexpr int kTargetWarpsSmallM = 16;
+constexpr int kTargetWarpsLargeM = 8;
 
 int m_blocks_for(std::int64_t m) { return static_cast<int>(std::clamp<std::int64_t>((m + 15) / 16, 1, 4)); }
 
-constexpr int kMaxStages = 8;
+bool is_power_of_two(int x) { return x > 0 && (x & (x - 1)) == 0; }
 
-// Deepest pipeline (up to 8 stages) that still lets two blocks share an SM: at small M the kernel is bound by how
-// many weight bytes are in flight, and every stage adds one tile's worth.
+// The tile for a column-block count and K tile: two columns a warp, one K-warp per 64-deep atom. Where the
+// minimum pipeline of that K tile would not fit one block's shared memory, the K tile halves.
+TileConfig make_tile(int m_blocks, int n_blocks, int k_blocks, const DeviceLimits& limits) {
+  TileConfig tile;
+  tile.m_blocks = m_blocks;
+  tile.n_blocks = n_blocks;
+  tile.k_blocks = k_blocks;
+  while (tile.k_blocks > 4 && kMinStages * stage_bytes(tile) > limits.max_shared_bytes_per_block) tile.k_blocks /= 2;
+  tile.threads = 32 * (n_blocks / 2) * (tile.k_blocks / 4);
+  return tile;
+}
+
 }  // namespace
 
+WarpLayout warp_layout(const TileConfig& tile) {
+  WarpLayout layout;
+  const int warps = tile.threads / 32;
+  layout.columns_per_warp = std::min(tile.n_blocks, 2);
+  if (tile.threads % 32 != 0 || warps < 1 || layout.columns_per_warp < 1 || tile.n_blocks % layout.columns_per_warp != 0) {
+    return layout;
+  }
+  layout.warps_n = tile.n_blocks / layout.columns_per_warp;
+  if (warps % layout.warps_n != 0) return layout;
+  layout.warps_k = warps / layout.warps_n;
+  if (!is_power_of_two(layout.warps_k) || tile.k_blocks % layout.warps_k != 0) return layout;
+  const int steps = tile.k_blocks / layout.warps_k;
+  layout.valid = steps == 1 || steps == 2 || steps % 4 == 0;
+  return layout;
+}
+
+int stage_bytes(const TileConfig& tile) {
+  const int k_chunks = tile.k_blocks / 4;
+  return tile.n_blocks * k_chunks * (kWeightAtomBytes + kScaleAtomBytes) + tile.tile_m() * tile.tile_k() * 2;
+}
+
+int shared_bytes(const TileConfig& tile) {
+  const WarpLayout layout = warp_layout(tile);
+  const int stage = stage_bytes(tile);
+  const int accumulators = tile.m_blocks * layout.columns_per_warp * 8;
+  const int reduction = (layout.warps_k / 2) * layout.warps_n * accumulators * 32 * 4;
+  return std::max(tile.stages * stage, reduction);
+}
+
+int target_blocks_per_sm(const TileConfig& tile) {
+  const int warps = std::max(1, tile.threads / 32);
+  return std::max(1, (tile.m_blocks <= 2 ? kTargetWarpsSmallM : kTargetWarpsLargeM) / warps);
+}
+
 TileConfig select_tile_stages(TileConfig tile, const DeviceLimits& limits) {
-  const int budget = std::min(limits.max_shared_bytes_per_block, limits.max_shared_bytes_per_sm / 2 - 1024);
-  tile.stages = 1;
-  const int stage = shared_bytes(tile);
-  tile.stages = std::clamp(budget / stage, 2, kMaxStages);
+  const int stage = stage_bytes(tile);
+  const int per_sm_budget = limits.max_shared_bytes_per_sm / target_blocks_per_sm(tile) - 1024;
+  const int most = std::min(kMaxStages, limits.max_shared_bytes_per_block / stage);  // what one block may hold
+  tile.stages = std::clamp(per_sm_budget / stage, std::min(kMinStages, most), most);
   return tile;
 }
 
@@ -37,27 +87,12 @@ DeviceLimits default_limits(int sm) {
   return limits;
 }
 
-int shared_bytes(const TileConfig& tile) {
-  const int k_chunks = tile.k_blocks / 4;
-  const int stage = tile.n_blocks * k_chunks * (kWeightAtomBytes + kScaleAtomBytes) + tile.tile_m() * tile.tile_k() * 2;
-  return tile.stages * stage;
-}
-
 bool prefer_dequant_gemm(std::int64_t m, std::int64_t /*n*/, std::int64_t /*k*/) { return m >= kDequantGemmMinM; }
 
 TileConfig select_tile(std::int64_t m, std::int64_t n, std::int64_t k, const DeviceLimits& limits) {
-  TileConfig tile;
-  tile.m_blocks = m_blocks_for(m);
-  tile.k_blocks = (k % 128 == 0) ? 8 : 4;
-  const std::int64_t wide_tiles = (n + 127) / 128;
-  if (wide_tiles < limits.multiprocessors / 2) {
-    tile.threads = 128;
-    tile.n_blocks = 4;
-  } else {
-    tile.threads = 256;
-    tile.n_blocks = 8;
-  }
-  return select_tile_stages(tile, limits);
+  const int k_blocks = k % 128 == 0 ? 8 : 4;
+  const bool narrow = (n + 127) / 128 < limits.multiprocessors / 8;  // wide tiles split K instead (NOTES v6)
+  return select_tile_stages(make_tile(m_blocks_for(m), narrow ? 4 : 8, k_blocks, limits), limits);
 }
 
 std::vector<TileConfig> candidate_tiles(const DeviceLimits& limits) {
@@ -65,12 +100,7 @@ std::vector<TileConfig> candidate_tiles(const DeviceLimits& limits) {
   for (int n_blocks : {4, 8}) {
     for (int k_blocks : {4, 8}) {
       for (int m_blocks = 1; m_blocks <= 4; ++m_blocks) {
-        TileConfig tile;
-        tile.threads = n_blocks == 8 ? 256 : 128;
-        tile.n_blocks = n_blocks;
-        tile.k_blocks = k_blocks;
-        tile.m_blocks = m_blocks;
-        tiles.push_back(select_tile_stages(tile, limits));
+        tiles.push_back(select_tile_stages(make_tile(m_blocks, n_blocks, k_blocks, limits), limits));
       }
     }
   }

@@ -1,7 +1,9 @@
 // Tile configuration choice for the dense NVFP4 GEMM: the one place that knows which TileConfigs exist.
-// Heuristic (documented in README "Dispatch"): the M block grows with M (16 rows per block, up to 64); the K tile is
-// 128 where K allows, else 64; narrow layers (few 128-column tiles) use 64-column tiles to fill the SMs; the stage
-// count is the deepest (≤ 8) that lets two blocks share an SM's shared memory.
+// Heuristic (documented in README "Dispatch", measured in bench/NOTES.md v6): the M block grows with M (16 rows per
+// block, up to 64); the K tile is 128 where K allows, else 64; a warp owns two 16-column blocks and each 64-deep
+// atom of the K tile has its own K-warp; only narrow layers (under SMs/8 128-column tiles) use 64-column tiles;
+// the stage count is the deepest (3 to 4) that lets the target number of warps share an SM (16 for M <= 32, 8
+// above, where the accumulators take the registers).
 #pragma once
 
 #include <cstdint>
@@ -20,10 +22,25 @@ struct DeviceLimits {
 
 DeviceLimits default_limits(int sm);  // the smallest part of each architecture (for precompile without a GPU)
 
-// Shared memory one block of `tile` needs (must match templates/marlin_jit/gemm/tile_shape.cuh).
+// How a tile's warps split its columns and K (mirrors templates/marlin_jit/gemm/tile_shape.cuh).
+struct WarpLayout {
+  int columns_per_warp = 2;  // 16-column blocks a warp owns
+  int warps_n = 1;           // column groups
+  int warps_k = 1;           // warps sharing a column group's K tile
+  bool valid = false;        // the template's static_asserts hold
+};
+WarpLayout warp_layout(const TileConfig& tile);
+
+// Shared memory of one pipeline stage of `tile`.
+int stage_bytes(const TileConfig& tile);
+
+// Shared memory one block of `tile` needs (must match TileShape::kSharedBytes; a unit test compares them).
 int shared_bytes(const TileConfig& tile);
 
-// The tile with its stage count set for `limits` (the deepest that fits two blocks per SM).
+// Blocks of `tile` the stage count is sized to fit on one SM.
+int target_blocks_per_sm(const TileConfig& tile);
+
+// The tile with its stage count set for `limits` (the deepest that fits target_blocks_per_sm blocks per SM).
 TileConfig select_tile_stages(TileConfig tile, const DeviceLimits& limits);
 
 // From this M on, automatic dispatch dequantizes the layer and runs cuBLAS. Measured on an H100 with the

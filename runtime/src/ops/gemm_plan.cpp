@@ -16,16 +16,17 @@ GemmPlan plan_gemm(std::int64_t m, std::int64_t n_padded, std::int64_t k, const 
   constexpr int kMinTilesPerSplit = 4;
   constexpr int kMaxSplits = 16;
 
+  const int resident = dispatch::target_blocks_per_sm(tile) * multiprocessors;
   int best_splits = 1;
   double best_busy = 0;
-  if (blocks < 2 * multiprocessors) {
+  if (blocks < resident) {
     for (int splits = 1; splits <= kMaxSplits; ++splits) {
       const int per_split = (k_tiles + splits - 1) / splits;
       if (splits > 1 && per_split < kMinTilesPerSplit) break;
       const int actual_splits = (k_tiles + per_split - 1) / per_split;  // no empty split
       const int total = blocks * actual_splits;
-      const int waves = (total + 2 * multiprocessors - 1) / (2 * multiprocessors);  // two resident blocks per SM
-      const double busy = static_cast<double>(total) / (waves * 2.0 * multiprocessors);
+      const int waves = (total + resident - 1) / resident;
+      const double busy = static_cast<double>(total) / (static_cast<double>(waves) * resident);
       if (busy > best_busy + 0.02) {
         best_busy = busy;
         best_splits = actual_splits;

@@ -30,14 +30,32 @@ __device__ __forceinline__ unsigned int decode_e2m1_pair(unsigned int word) {
   }
 }
 
-// `bytes` holds two prepared scale bytes at bits [7:0] and [23:16]; returns them as a packed pair
-// (|s|·2^7 in fp16, |s|·2^119 in bf16).
+// The prepared scales in the even (parity 0) or odd (parity 1) bytes of `word` — bytes 0|2 or 1|3, the columns g
+// and g + 8 of one group — as a packed pair: |s|·2^7 in fp16 (u << 7), |s|·2^119 in bf16 ((u << 4) | 0x7000).
+// One shift and one masked merge; the MMA operands take either half with a free operand swizzle (scale_half).
 template <typename T>
-__device__ __forceinline__ unsigned int expand_scale_pair(unsigned int bytes) {
+__device__ __forceinline__ unsigned int expand_scale_pair(unsigned int word, int parity) {
   if constexpr (DTypeTraits<T>::kIsBf16) {
-    return ((bytes << 4) & 0x0FF00FF0u) | 0x70007000u;
+    const unsigned int aligned = parity ? word >> 4 : word << 4;
+    // (aligned & 0x0FF00FF0) | 0x70007000 as one lop3: written in C++, ptxas splits it into two LOP3s (one
+    // immediate each) instead of keeping one constant in a register.
+    unsigned int expanded;
+    asm("lop3.b32 %0, %1, 0x0FF00FF0, 0x70007000, 0xEA;" : "=r"(expanded) : "r"(aligned));
+    return expanded;
   } else {
-    return (bytes << 7) & 0x7F807F80u;
+    const unsigned int aligned = parity ? word >> 1 : word << 7;
+    return aligned & 0x7F807F80u;
+  }
+}
+
+// Half h (0: low, column g; 1: high, column g + 8) of a packed scale pair, in both lanes.
+template <typename T>
+__device__ __forceinline__ typename DTypeTraits<T>::Pair scale_half(unsigned int pair, int h) {
+  const typename DTypeTraits<T>::Pair both = bits_to_pair<typename DTypeTraits<T>::Pair>(pair);
+  if constexpr (DTypeTraits<T>::kIsBf16) {
+    return h ? __high2bfloat162(both) : __low2bfloat162(both);
+  } else {
+    return h ? __high2half2(both) : __low2half2(both);
   }
 }
 

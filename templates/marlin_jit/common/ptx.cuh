@@ -10,12 +10,10 @@ __device__ __forceinline__ unsigned int smem_address(const void* pointer) {
   return static_cast<unsigned int>(__cvta_generic_to_shared(pointer));
 }
 
-// Copies 16 bytes global→shared asynchronously; when `valid` is false, writes 16 zero bytes instead (the source
-// address must still be a mapped address, so callers clamp it).
-__device__ __forceinline__ void cp_async16(void* smem, const void* global, bool valid) {
-  const int source_bytes = valid ? 16 : 0;
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_address(smem)), "l"(global),
-               "r"(source_bytes));
+// Copies 16 bytes global→shared asynchronously; `smem` is a shared-window address (smem_address), so a caller
+// that keeps it in a register pays no generic-to-shared conversion per copy.
+__device__ __forceinline__ void cp_async16(unsigned int smem, const void* global) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(smem), "l"(global));
 }
 
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
@@ -25,11 +23,11 @@ __device__ __forceinline__ void cp_async_wait() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(Pending));
 }
 
-// Four 8x8 b16 matrices; lane i supplies the row address of matrix i/8, row i%8.
-__device__ __forceinline__ void ldmatrix_x4(unsigned int (&frag)[4], const void* smem_row) {
+// Four 8x8 b16 matrices; lane i supplies the row address (shared window) of matrix i/8, row i%8.
+__device__ __forceinline__ void ldmatrix_x4(unsigned int (&frag)[4], unsigned int smem_row) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
                : "=r"(frag[0]), "=r"(frag[1]), "=r"(frag[2]), "=r"(frag[3])
-               : "r"(smem_address(smem_row)));
+               : "r"(smem_row));
 }
 
 // D = A·B + D for one 16x8x16 step; A row-major fragment (4 regs), B column fragment (2 regs), D fp32 (4 regs).

@@ -27,12 +27,12 @@ __device__ __forceinline__ void store_output_pair(const GemmParams& p, int row, 
   }
 }
 
-// Calls visit(row, col, v0, v1) for every accumulator pair of this thread: (row, col) and (row, col + 1) of the
-// output, in tile coordinates offset by this block's tile origin.
+// Calls visit(row, col, v0, v1) for every final accumulator pair this thread holds (none outside K-warp 0 of its
+// column group): (row, col) and (row, col + 1) of the output, offset by this block's tile origin.
 template <typename Shape, typename Mainloop, typename Visit>
 __device__ __forceinline__ void for_each_accumulator_pair(const Mainloop& mainloop, Visit visit) {
+  if (!mainloop.owns_output()) return;
   const int lane = threadIdx.x % 32;
-  const int warp = threadIdx.x / 32;
   const int row0 = blockIdx.x * Shape::kTileM + lane / 4;
   const int col0 = blockIdx.y * Shape::kTileN + 2 * (lane % 4);
 #pragma unroll
@@ -43,7 +43,7 @@ __device__ __forceinline__ void for_each_accumulator_pair(const Mainloop& mainlo
       for (int h = 0; h < 2; ++h)
 #pragma unroll
         for (int half = 0; half < 2; ++half) {
-          visit(row0 + mi * 16 + 8 * half, col0 + (warp * Mainloop::kCols + c) * 16 + h * 8,
+          visit(row0 + mi * 16 + 8 * half, col0 + mainloop.column_of(c) + h * 8,
                 mainloop.acc[mi][c][h][2 * half], mainloop.acc[mi][c][h][2 * half + 1]);
         }
 }
@@ -63,8 +63,9 @@ __device__ void store_tile(const GemmParams& p, const Mainloop& mainloop) {
   const long long workspace_rows = static_cast<long long>(gridDim.x) * Shape::kTileM;
   const long long workspace_cols = static_cast<long long>(gridDim.y) * Shape::kTileN;
   float* partial = p.workspace + blockIdx.z * workspace_rows * workspace_cols;
+  // Rows past M are never read back, so they are not written either (at M = 1, 15 of 16 rows).
   for_each_accumulator_pair<Shape>(mainloop, [&](int row, int col, float v0, float v1) {
-    *reinterpret_cast<float2*>(partial + row * workspace_cols + col) = make_float2(v0, v1);
+    if (row < p.m) *reinterpret_cast<float2*>(partial + row * workspace_cols + col) = make_float2(v0, v1);
   });
 
   __shared__ int is_last_split;

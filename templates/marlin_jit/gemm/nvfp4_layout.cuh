@@ -10,7 +10,7 @@
 // decode_e2m1_pair. Atoms are laid out [c][q], so a column block's K stream is contiguous.
 // Scales: for each (c, q) a 64-byte atom, 8 bytes per g: byte b = 4w + r holds the scale of
 //   n = 16c + 8·(r>>1) + g, k16 group 4q + 2w + (r&1),
-// so a 32-bit word w masked with 0x00FF00FF (after >> 8 for the odd group) is expand_scale_pair's input.
+// so 32-bit word w holds groups 2w (even bytes) and 2w+1 (odd bytes), read by expand_scale_pair.
 #pragma once
 
 namespace marlin_jit::kernels::nvfp4_layout {
