@@ -38,14 +38,7 @@ struct Nvfp4Mainloop {
         smem(shared),
         smem_window(smem_address(shared)),
         loader(params, blockIdx.x, blockIdx.y, blockIdx.z * params.k_tiles_per_split) {
-#pragma unroll
-    for (int mi = 0; mi < Shape::kMBlocks; ++mi)
-#pragma unroll
-      for (int c = 0; c < kCols; ++c)
-#pragma unroll
-        for (int h = 0; h < 2; ++h)
-#pragma unroll
-          for (int e = 0; e < 4; ++e) acc[mi][c][h][e] = 0.0f;
+    visit_accumulators([](int, float& value) { value = 0.0f; });
   }
 
   // Whether this warp holds final sums after reduce_k_warps (the epilogue stores only these).
