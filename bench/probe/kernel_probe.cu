@@ -3,7 +3,7 @@
 // bandwidth. For quick device sweeps of the kernel; the product path (NVRTC + cache) is covered by tests/gpu and
 // bench/bench_gemm. Usage: kernel_probe [--check] [--time]   (default both)
 //   PROBE_TILES="t256m1n8k16s4,..."  time only these tiles (each must be in kProbeTiles); default: every tile
-//   whose m_blocks fits M, plus the dispatcher's pick. PROBE_SPLITS=n forces the K split.
+//   whose m_blocks fits M, plus the dispatcher's pick. PROBE_SPLITS=n forces the K split; PROBE_M=m times one M.
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
@@ -222,6 +222,7 @@ int main(int argc, char** argv) {
   struct Shape { int n, k; };
   std::vector<Shape> shapes = {{8192, 8192}, {28672, 8192}, {8192, 28672}, {4096, 4096}};
   std::vector<int> ms = {1, 16, 32, 64, 128};
+  if (const char* only_m = std::getenv("PROBE_M")) ms = {std::atoi(only_m)};  // one M only
   const bool bf16 = !std::getenv("PROBE_FP16");
   for (auto sh : shapes) {
     test::Nvfp4HostLayer host = test::make_layer(test::CheckpointKind::realistic, sh.n, sh.k, rng());

@@ -9,6 +9,7 @@
 #include "marlin_jit/runtime.hpp"
 #include "nvfp4_checkpoint.hpp"
 #include "nvfp4_prepared_reference.hpp"
+#include "ops/prep_launch.hpp"
 
 namespace marlin_jit::test {
 namespace {
@@ -77,7 +78,7 @@ TEST_P(Nvfp4Prepare, GpuPreparedBytesEqualCpuReferenceAndDequantIsExact) {
     void* dense_ptr = dense.get();
     void* dequant_args[] = {&words_ptr, &prepared_scales_ptr, &global_prepared, &dense_ptr, &n, &k};
     prep_kernel(runtime, dtype == DType::bf16 ? kPrepDequantBf16 : kPrepDequantFp16)
-        .launch(linear_launch(layer.n * layer.k / 8), stream.get(), dequant_args);  // a thread per 8 weights
+        .launch(ops::dequantize_launch(layer.n, layer.k), stream.get(), dequant_args);
     stream.synchronize();
     const std::vector<std::uint16_t> bits = dense.to_host<std::uint16_t>();
     std::int64_t mismatches = 0;

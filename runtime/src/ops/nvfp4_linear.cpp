@@ -16,6 +16,7 @@
 #include "marlin_jit/runtime.hpp"
 #include "ops/gemm_params.hpp"
 #include "ops/gemm_plan.hpp"
+#include "ops/prep_launch.hpp"
 #include "ops/workspace_pool.hpp"
 
 namespace marlin_jit {
@@ -100,15 +101,15 @@ void apply_dequantized(Runtime& runtime, const PreparedNvfp4Linear::Impl& prepar
   float global = prepared.global_scale_prepared;
   void* dense_pointer = reinterpret_cast<void*>(dense);
   void* dequant_args[] = {&weights, &scales, &global, &dense_pointer, &n, &k};
-  LaunchDims dims;
-  dims.block[0] = 256;
-  dims.grid[0] = blocks_for(prepared.n * prepared.k / 8, 256);  // a thread per 8 weights
-  prep_kernel(runtime, prepared.limits.sm, bf16 ? kPrepDequantBf16 : kPrepDequantFp16).launch(dims, stream, dequant_args);
+  prep_kernel(runtime, prepared.limits.sm, bf16 ? kPrepDequantBf16 : kPrepDequantFp16)
+      .launch(ops::dequantize_launch(prepared.n, prepared.k), stream, dequant_args);
   float beta = 0.0f;
   if (args.bias != 0) {
     const void* bias = reinterpret_cast<const void*>(args.bias);
     void* out = reinterpret_cast<void*>(args.output);
     void* bias_args[] = {&bias, &out, &m, &n};
+    LaunchDims dims;
+    dims.block[0] = 256;
     dims.grid[0] = blocks_for(args.m * prepared.n, 256);
     prep_kernel(runtime, prepared.limits.sm, bf16 ? kPrepBiasRowsBf16 : kPrepBiasRowsFp16).launch(dims, stream, bias_args);
     beta = 1.0f;

@@ -1,7 +1,7 @@
 // Preparation kernels: ModelOpt NVFP4 checkpoint tensors → the GEMM's prepared layout, plus the dequantizer
 // (prepared layout → dense fp16/bf16 weights) and the bias broadcast used by the large-M path.
 // Checkpoint: weight uint8 [n][k/2] (even k in the low nibble), weight_scale e4m3 [n][k/16].
-// One thread per output word/byte/pair; rows n ≥ N up to n_padded come out zero.
+// One thread per prepared word/byte (a block per row for the dequantizer); rows n ≥ N up to n_padded come out zero.
 #pragma once
 
 #include "marlin_jit/common/numeric.cuh"
@@ -67,35 +67,40 @@ __global__ void nvfp4_repack_weights(const unsigned char* checkpoint_weight, con
 }
 
 // Dense weights out[n][k] = e2m1 · |scale| · global, from the prepared layout (global_scale_prepared = global·2^7).
-// One thread per 8 consecutive k of a row (one 16-byte store; the 8 codes sit in 4 neighbouring lanes' words), so
-// stores coalesce: a pass runs near copy bandwidth. Computed exactly in fp32 and rounded once to T.
+// A block per row (host: ops/prep_launch.hpp); each thread takes 8 consecutive k at a time (one 16-byte store; the
+// 8 codes sit in 4 neighbouring lanes' words) and strides over the row, so stores coalesce and the index arithmetic
+// is 32-bit and mostly per row (a flat thread index needed a 64-bit division per thread).
 template <typename T>
 __global__ void nvfp4_dequantize(const unsigned int* prepared_weights, const unsigned char* prepared_scales,
                                  float global_scale_prepared, T* out, int n, int k) {
-  const long long total = static_cast<long long>(n) * (k / 8);
-  const long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (i >= total) return;
-  const int row = static_cast<int>(i / (k / 8)), col0 = static_cast<int>(i % (k / 8)) * 8;
-  const int half = (row % 16) / 8, group = row % 8, kk = col0 / 16, high = (col0 % 16) / 8;
-  const int pair = 2 * half + high;
-  const long long atom = static_cast<long long>(row / 16) * (k / nvfp4_layout::kKChunk) + kk / 4;
-  const unsigned char scale_byte = prepared_scales[nvfp4_layout::scale_position(row, kk, k)];
-  // (v·2^-14) · (|s|·2^7) · (global·2^7) = v·|s|·global: the first product is exact in fp32, so one rounding.
-  const float scale = __half2float(__ushort_as_half(static_cast<unsigned short>(scale_byte << 7)));  // |s|·2^7
-  __align__(16) T values[8];
+  const int row = static_cast<int>(blockIdx.x);
+  if (row >= n) return;
+  const int half = (row % 16) / 8, group = row % 8;
+  constexpr int kAtomWords = nvfp4_layout::kWeightAtomBytes / 4;
+  const unsigned int* row_words =
+      prepared_weights + static_cast<long long>(row / 16) * (k / nvfp4_layout::kKChunk) * kAtomWords + 16 * group;
+  T* row_out = out + static_cast<long long>(row) * k;
+  for (int col0 = static_cast<int>(threadIdx.x) * 8; col0 < k; col0 += static_cast<int>(blockDim.x) * 8) {
+    const int kk = col0 / 16, pair = 2 * half + (col0 / 8) % 2;
+    const unsigned char scale_byte = prepared_scales[nvfp4_layout::scale_position(row, kk, k)];
+    // (v·2^-14) · (|s|·2^7) is exact in fp32; times global·2^7 it is rounded to fp32, then to T (as the reference).
+    const float scale = __half2float(__ushort_as_half(static_cast<unsigned short>(scale_byte << 7)));  // |s|·2^7
+    const unsigned int* words = row_words + (kk / 4) * kAtomWords + kk % 4;
+    __align__(16) T values[8];
 #pragma unroll
-  for (int quad = 0; quad < 4; ++quad) {
-    const unsigned int word = prepared_weights[(atom * 32 + 4 * group + quad) * 4 + kk % 4];
+    for (int quad = 0; quad < 4; ++quad) {
+      const unsigned int word = words[4 * quad];
 #pragma unroll
-    for (int element = 0; element < 2; ++element) {
-      const unsigned int code = (word >> (12 - 4 * pair + 16 * element)) & 0xFu;
-      // The kernel's own bit trick: sign to bit 15, e1 e0 m to bits 11..9 reads as v·2^-14 in fp16.
-      const float value = __half2float(__ushort_as_half(static_cast<unsigned short>(((code & 0x8u) << 12) |
-                                                                                  ((code & 0x7u) << 9))));
-      values[2 * quad + element] = DTypeTraits<T>::from_float(value * scale * global_scale_prepared);
+      for (int element = 0; element < 2; ++element) {
+        const unsigned int code = (word >> (12 - 4 * pair + 16 * element)) & 0xFu;
+        // The kernel's own bit trick: sign to bit 15, e1 e0 m to bits 11..9 reads as v·2^-14 in fp16.
+        const float value = __half2float(
+            __ushort_as_half(static_cast<unsigned short>(((code & 0x8u) << 12) | ((code & 0x7u) << 9))));
+        values[2 * quad + element] = DTypeTraits<T>::from_float(value * scale * global_scale_prepared);
+      }
     }
+    *reinterpret_cast<uint4*>(row_out + col0) = *reinterpret_cast<const uint4*>(values);
   }
-  *reinterpret_cast<uint4*>(out + static_cast<long long>(row) * k + col0) = *reinterpret_cast<const uint4*>(values);
 }
 
 // out[r][c] = row[c] for every r < m: the bias preloaded into the output for the dequantize + cuBLAS path (beta 1).
