@@ -137,7 +137,7 @@ static double check_case(bool bf16, const ProbeTile& probe, int m, int n, int k,
   std::vector<uint16_t> a = test::random_half_values(std::int64_t(m) * k, dtype, rng());
   void *da, *dout; CK(cudaMalloc(&da, a.size() * 2)); CK(cudaMalloc(&dout, size_t(m) * n * 2));
   CK(cudaMemcpy(da, a.data(), a.size() * 2, cudaMemcpyHostToDevice)); CK(cudaMemset(dout, 0xFF, size_t(m) * n * 2));
-  ops::GemmPlan plan = ops::plan_gemm(m, L.n_pad, k, probe.tile, 132);
+  ops::GemmPlan plan = ops::plan_gemm(m, L.n_pad, k, probe.tile, dispatch::default_limits(90));
   if (splits > 0) force_splits(plan, k, splits);
   GemmParams p{da, dout, nullptr, L.w, L.s, ws, counters, host.global_scale * 128.0f, m, n, k, L.n_pad, plan.k_tiles_per_split, plan.splits};
   bool ok = launch_any(bf16, p, plan, s, probe.cols);
@@ -170,7 +170,7 @@ int main(int argc, char** argv) {
     test::Nvfp4HostLayer host = test::make_layer(test::CheckpointKind::realistic, n, k, rng());
     DeviceLayer L = prepare(host, s);
     void *da, *dout; CK(cudaMalloc(&da, size_t(m) * k * 2)); CK(cudaMalloc(&dout, size_t(m) * n * 2)); CK(cudaMemset(da, 0x3c, size_t(m) * k * 2));
-    ops::GemmPlan plan = ops::plan_gemm(m, L.n_pad, k, tile.tile, limits.multiprocessors);
+    ops::GemmPlan plan = ops::plan_gemm(m, L.n_pad, k, tile.tile, limits);
     GemmParams p{da, dout, nullptr, L.w, L.s, ws, counters, 1.0f, m, n, k, L.n_pad, plan.k_tiles_per_split, plan.splits};
     for (int i = 0; i < 3; ++i) if (!launch_any(true, p, plan, s, tile.cols)) { std::printf("%s not instantiated\n", argv[2]); return 1; }
     CK(cudaStreamSynchronize(s)); CK(cudaGetLastError());
@@ -239,7 +239,7 @@ int main(int argc, char** argv) {
       runs.push_back({ProbeTile{dispatch::select_tile(m, sh.n, sh.k, limits), 0}, true});
       for (const ProbeTile& t : chosen) if (t.tile.m_blocks == want_m_blocks && sh.k % t.tile.tile_k() == 0) runs.push_back({t, false});
       for (auto [tile, is_pick] : runs) {
-        ops::GemmPlan plan = ops::plan_gemm(m, layers[0].n_pad, sh.k, tile.tile, limits.multiprocessors);
+        ops::GemmPlan plan = ops::plan_gemm(m, layers[0].n_pad, sh.k, tile.tile, limits);
         if (forced_splits > 0) force_splits(plan, sh.k, forced_splits);
         GemmParams p0{da, dout, nullptr, nullptr, nullptr, ws, counters, 1.0f, m, sh.n, sh.k, layers[0].n_pad, plan.k_tiles_per_split, plan.splits};
         p0.weights = layers[0].w; p0.scales = layers[0].s;

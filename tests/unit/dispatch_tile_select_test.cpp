@@ -17,11 +17,12 @@ namespace {
 // Every tile candidate_tiles() returns for some supported SM: (threads, m_blocks, n_blocks, k_blocks, stages).
 #define MIRRORED_TILES(X)                                                                                      \
   X(64, 1, 4, 4, 3) X(64, 1, 4, 4, 4) X(64, 2, 4, 4, 3) X(64, 2, 4, 4, 4) X(64, 3, 4, 4, 3) X(64, 3, 4, 4, 4)  \
-  X(64, 4, 4, 4, 3) X(64, 4, 4, 4, 4) X(128, 1, 4, 8, 3) X(128, 1, 4, 8, 4) X(128, 1, 8, 4, 3)               \
-  X(128, 1, 8, 4, 4) X(128, 2, 4, 8, 3) X(128, 2, 4, 8, 4) X(128, 2, 8, 4, 3) X(128, 2, 8, 4, 4)             \
-  X(128, 3, 4, 8, 3) X(128, 3, 4, 8, 4) X(128, 3, 8, 4, 4) X(128, 4, 4, 8, 3) X(128, 4, 4, 8, 4)             \
-  X(128, 4, 8, 4, 3) X(128, 4, 8, 4, 4) X(256, 1, 8, 8, 3) X(256, 1, 8, 8, 4) X(256, 2, 8, 8, 3)             \
-  X(256, 2, 8, 8, 4) X(256, 3, 8, 8, 4) X(256, 4, 8, 8, 3) X(256, 4, 8, 8, 4)
+  X(64, 4, 4, 4, 3) X(64, 4, 4, 4, 4) X(128, 1, 4, 8, 3) X(128, 1, 4, 8, 4) X(128, 1, 8, 4, 3)                 \
+  X(128, 1, 8, 4, 4) X(128, 2, 4, 8, 3) X(128, 2, 4, 8, 4) X(128, 2, 8, 4, 3) X(128, 2, 8, 4, 4)               \
+  X(128, 3, 4, 8, 3) X(128, 3, 4, 8, 4) X(128, 3, 8, 4, 3) X(128, 3, 8, 4, 4) X(128, 4, 4, 8, 3)               \
+  X(128, 4, 4, 8, 4) X(128, 4, 8, 4, 3) X(128, 4, 8, 4, 4) X(256, 1, 8, 8, 3) X(256, 1, 8, 8, 4)               \
+  X(256, 2, 8, 8, 3) X(256, 2, 8, 8, 4) X(256, 3, 8, 8, 3) X(256, 3, 8, 8, 4) X(256, 4, 8, 8, 3)               \
+  X(256, 4, 8, 8, 4)
 
 using TileKey = std::tuple<int, int, int, int, int>;
 TileKey key_of(const TileConfig& t) { return {t.threads, t.m_blocks, t.n_blocks, t.k_blocks, t.stages}; }
@@ -60,7 +61,22 @@ TEST(TileSelect, EveryCandidateOnEverySupportedSmIsMirroredAndFitsTheDevice) {
       EXPECT_LE(dispatch::shared_bytes(tile), limits.max_shared_bytes_per_block);
       EXPECT_GE(tile.stages, 3);
       EXPECT_LE(tile.stages, 8);
+      // The K-split heuristic counts this many blocks per SM: they must fit together.
+      const int resident = dispatch::resident_blocks_per_sm(tile, limits);
+      EXPECT_GE(resident, 1);
+      EXPECT_LE(resident, dispatch::target_blocks_per_sm(tile));
+      EXPECT_LE(resident * (dispatch::shared_bytes(tile) + 1024), limits.max_shared_bytes_per_sm);
     }
+  }
+}
+
+TEST(TileSelect, TwoBlocksOfTheWideTileShareAnSmAtEveryM) {
+  const dispatch::DeviceLimits limits = dispatch::default_limits(90);
+  for (std::int64_t m : {1, 16, 33, 64}) {
+    const TileConfig tile = dispatch::select_tile(m, 8192, 8192, limits);
+    SCOPED_TRACE(to_string(tile));
+    EXPECT_EQ(tile.threads, 256);
+    EXPECT_EQ(dispatch::resident_blocks_per_sm(tile, limits), 2);
   }
 }
 

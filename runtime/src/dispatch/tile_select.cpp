@@ -10,10 +10,10 @@ constexpr int kWeightAtomBytes = 512;  // 16 n × 64 k codes
 constexpr int kScaleAtomBytes = 64;
 constexpr int kMaxStages = 4;  // deeper measured no faster on an H200 once the blocks per SM are kept (NOTES v6)
 constexpr int kMinStages = 3;  // two stages leave one copy in flight while a stage computes: fewer blocks do better
-// Warps per SM the stage count is sized for: at small M enough warps to hide the decode's latency, at large M
-// the accumulators take most registers and one 8-warp block per SM is what fits.
-constexpr int kTargetWarpsSmallM = 16;
-constexpr int kTargetWarpsLargeM = 8;
+// Warps per SM the stage count is sized for: enough to hide the decode's and the MMAs' latency. At M = 64 two
+// 8-warp blocks per SM beat one (probe, results/probe_m64_splits-h200-20261203.log).
+constexpr int kTargetWarpsPerSm = 16;
+constexpr int kReservedSharedBytesPerBlock = 1024;  // the driver's per-block reservation on SM80-SM90
 
 int m_blocks_for(std::int64_t m) { return static_cast<int>(std::clamp<std::int64_t>((m + 15) / 16, 1, 4)); }
 
@@ -64,12 +64,17 @@ int shared_bytes(const TileConfig& tile) {
 
 int target_blocks_per_sm(const TileConfig& tile) {
   const int warps = std::max(1, tile.threads / 32);
-  return std::max(1, (tile.m_blocks <= 2 ? kTargetWarpsSmallM : kTargetWarpsLargeM) / warps);
+  return std::max(1, kTargetWarpsPerSm / warps);
+}
+
+int resident_blocks_per_sm(const TileConfig& tile, const DeviceLimits& limits) {
+  const int fit = limits.max_shared_bytes_per_sm / (shared_bytes(tile) + kReservedSharedBytesPerBlock);
+  return std::clamp(fit, 1, target_blocks_per_sm(tile));
 }
 
 TileConfig select_tile_stages(TileConfig tile, const DeviceLimits& limits) {
   const int stage = stage_bytes(tile);
-  const int per_sm_budget = limits.max_shared_bytes_per_sm / target_blocks_per_sm(tile) - 1024;
+  const int per_sm_budget = limits.max_shared_bytes_per_sm / target_blocks_per_sm(tile) - kReservedSharedBytesPerBlock;
   const int most = std::min(kMaxStages, limits.max_shared_bytes_per_block / stage);  // what one block may hold
   tile.stages = std::clamp(per_sm_budget / stage, std::min(kMinStages, most), most);
   return tile;

@@ -40,13 +40,18 @@ int shared_bytes(const TileConfig& tile);
 // Blocks of `tile` the stage count is sized to fit on one SM.
 int target_blocks_per_sm(const TileConfig& tile);
 
+// Blocks of `tile` (stages set) that one SM holds at once: the target, fewer where the minimum pipeline depth
+// needs more shared memory than the target leaves each block.
+int resident_blocks_per_sm(const TileConfig& tile, const DeviceLimits& limits);
+
 // The tile with its stage count set for `limits` (the deepest that fits target_blocks_per_sm blocks per SM).
 TileConfig select_tile_stages(TileConfig tile, const DeviceLimits& limits);
 
-// From this M on, automatic dispatch dequantizes the layer and runs cuBLAS. Measured on an H100 with the
-// 2.3 TB/s dequantizer (bench/results/crossover-h100-20261124.txt): at M = 192 the cuBLAS path wins on 4096²,
-// 8192² and 8192×28672 by 30–45% and loses on 28672×8192 by 11%; at M = 128 the Marlin kernel wins everywhere.
-inline constexpr std::int64_t kDequantGemmMinM = 192;
+// From this M on, automatic dispatch dequantizes the layer and runs cuBLAS. Measured on an H200 with the row-wise
+// dequantizer (bench/results/crossover-h200-20261203.txt, bf16): at M = 128 the Marlin kernel wins on 8192²,
+// 28672×8192 and 8192×28672 by 13–18% and ties on 4096²; at M = 160 (a third 64-row M tile) the cuBLAS path wins
+// everywhere by 10–44%. (On an H100 with the previous kernels the crossover was 192.)
+inline constexpr std::int64_t kDequantGemmMinM = 129;
 
 // Whether automatic dispatch takes the dequantize + cuBLAS path for this shape.
 bool prefer_dequant_gemm(std::int64_t m, std::int64_t n, std::int64_t k);

@@ -1,12 +1,10 @@
 // Launch geometry of one dense GEMM (see gemm_plan.hpp).
 #include "ops/gemm_plan.hpp"
 
-#include "dispatch/tile_select.hpp"
-
 namespace marlin_jit::ops {
 
 GemmPlan plan_gemm(std::int64_t m, std::int64_t n_padded, std::int64_t k, const TileConfig& tile,
-                   int multiprocessors) {
+                   const dispatch::DeviceLimits& limits) {
   GemmPlan plan;
   plan.tile = tile;
   plan.m_chunks = static_cast<int>((m + tile.tile_m() - 1) / tile.tile_m());
@@ -16,7 +14,7 @@ GemmPlan plan_gemm(std::int64_t m, std::int64_t n_padded, std::int64_t k, const 
   constexpr int kMinTilesPerSplit = 4;
   constexpr int kMaxSplits = 16;
 
-  const int resident = dispatch::target_blocks_per_sm(tile) * multiprocessors;
+  const int resident = dispatch::resident_blocks_per_sm(tile, limits) * limits.multiprocessors;
   int best_splits = 1;
   double best_busy = 0;
   if (blocks < resident) {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "dispatch/tile_select.hpp"
 #include "marlin_jit/types.hpp"
 
 namespace marlin_jit::ops {
@@ -22,6 +23,6 @@ struct GemmPlan {
 // Splits K only when the (M chunk, N tile) grid leaves SMs idle; each split keeps at least a few K tiles so the
 // pipeline fills, and the split count maximises the share of SMs busy in the last wave.
 GemmPlan plan_gemm(std::int64_t m, std::int64_t n_padded, std::int64_t k, const TileConfig& tile,
-                   int multiprocessors);
+                   const dispatch::DeviceLimits& limits);
 
 }  // namespace marlin_jit::ops

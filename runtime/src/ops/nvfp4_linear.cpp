@@ -220,8 +220,7 @@ void apply_nvfp4_linear(Runtime& runtime, const PreparedNvfp4Linear& layer, cons
   }
 
   const TileConfig tile = dispatch::select_tile(args.m, prepared.n, prepared.k, prepared.limits);
-  const ops::GemmPlan plan = ops::plan_gemm(args.m, prepared.n_padded, prepared.k, tile,
-                                            prepared.limits.multiprocessors);
+  const ops::GemmPlan plan = ops::plan_gemm(args.m, prepared.n_padded, prepared.k, tile, prepared.limits);
   KernelSpec spec;
   spec.kind = KernelKind::dense;
   spec.dtype = args.dtype;
