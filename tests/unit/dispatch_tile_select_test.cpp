@@ -16,13 +16,12 @@ namespace {
 
 // Every tile candidate_tiles() returns for some supported SM: (threads, m_blocks, n_blocks, k_blocks, stages).
 #define MIRRORED_TILES(X)                                                                                      \
-  X(64, 1, 4, 4, 3) X(64, 1, 4, 4, 4) X(64, 2, 4, 4, 3) X(64, 2, 4, 4, 4) X(64, 3, 4, 4, 3) X(64, 3, 4, 4, 4)  \
-  X(64, 4, 4, 4, 3) X(64, 4, 4, 4, 4) X(128, 1, 4, 8, 3) X(128, 1, 4, 8, 4) X(128, 1, 8, 4, 3)                 \
-  X(128, 1, 8, 4, 4) X(128, 2, 4, 8, 3) X(128, 2, 4, 8, 4) X(128, 2, 8, 4, 3) X(128, 2, 8, 4, 4)               \
-  X(128, 3, 4, 8, 3) X(128, 3, 4, 8, 4) X(128, 3, 8, 4, 3) X(128, 3, 8, 4, 4) X(128, 4, 4, 8, 3)               \
+  X(64, 1, 4, 4, 3) X(64, 1, 4, 4, 4) X(64, 2, 4, 4, 3) X(64, 2, 4, 4, 4) X(64, 3, 4, 4, 3)                    \
+  X(64, 3, 4, 4, 4) X(64, 4, 4, 4, 3) X(64, 4, 4, 4, 4) X(128, 1, 4, 8, 3) X(128, 1, 4, 8, 4)                  \
+  X(128, 1, 8, 4, 3) X(128, 1, 8, 4, 4) X(128, 2, 4, 8, 3) X(128, 2, 4, 8, 4) X(128, 2, 8, 4, 3)               \
+  X(128, 2, 8, 4, 4) X(128, 3, 4, 8, 3) X(128, 3, 4, 8, 4) X(128, 3, 8, 4, 4) X(128, 4, 4, 8, 3)               \
   X(128, 4, 4, 8, 4) X(128, 4, 8, 4, 3) X(128, 4, 8, 4, 4) X(256, 1, 8, 8, 3) X(256, 1, 8, 8, 4)               \
-  X(256, 2, 8, 8, 3) X(256, 2, 8, 8, 4) X(256, 3, 8, 8, 3) X(256, 3, 8, 8, 4) X(256, 4, 8, 8, 3)               \
-  X(256, 4, 8, 8, 4)
+  X(256, 2, 8, 8, 3) X(256, 2, 8, 8, 4) X(256, 3, 8, 8, 4) X(256, 4, 8, 8, 3) X(256, 4, 8, 8, 4)
 
 using TileKey = std::tuple<int, int, int, int, int>;
 TileKey key_of(const TileConfig& t) { return {t.threads, t.m_blocks, t.n_blocks, t.k_blocks, t.stages}; }
@@ -70,14 +69,15 @@ TEST(TileSelect, EveryCandidateOnEverySupportedSmIsMirroredAndFitsTheDevice) {
   }
 }
 
-TEST(TileSelect, TwoBlocksOfTheWideTileShareAnSmAtEveryM) {
-  const dispatch::DeviceLimits limits = dispatch::default_limits(90);
-  for (std::int64_t m : {1, 16, 33, 64}) {
-    const TileConfig tile = dispatch::select_tile(m, 8192, 8192, limits);
-    SCOPED_TRACE(to_string(tile));
-    EXPECT_EQ(tile.threads, 256);
-    EXPECT_EQ(dispatch::resident_blocks_per_sm(tile, limits), 2);
-  }
+TEST(TileSelect, ResidentBlocksAreWhatFitsNotWhatTheStagesWereSizedFor) {
+  const dispatch::DeviceLimits sm90 = dispatch::default_limits(90);
+  EXPECT_EQ(dispatch::resident_blocks_per_sm(dispatch::select_tile(1, 8192, 8192, sm90), sm90), 2);
+  EXPECT_EQ(dispatch::resident_blocks_per_sm(dispatch::select_tile(64, 8192, 8192, sm90), sm90), 1);
+  // sm_86 has 100 KB per SM: three stages of the 32-row wide tile leave room for one block, not the two wished.
+  const dispatch::DeviceLimits sm86 = dispatch::default_limits(86);
+  const TileConfig tile = dispatch::select_tile(17, 8192, 8192, sm86);
+  EXPECT_EQ(dispatch::target_blocks_per_sm(tile), 2) << to_string(tile);
+  EXPECT_EQ(dispatch::resident_blocks_per_sm(tile, sm86), 1) << to_string(tile);
 }
 
 TEST(TileSelect, EveryPickIsACandidate) {

@@ -10,9 +10,12 @@ constexpr int kWeightAtomBytes = 512;  // 16 n × 64 k codes
 constexpr int kScaleAtomBytes = 64;
 constexpr int kMaxStages = 4;  // deeper measured no faster on an H200 once the blocks per SM are kept (NOTES v6)
 constexpr int kMinStages = 3;  // two stages leave one copy in flight while a stage computes: fewer blocks do better
-// Warps per SM the stage count is sized for: enough to hide the decode's and the MMAs' latency. At M = 64 two
-// 8-warp blocks per SM beat one (probe, results/probe_m64_splits-h200-20261203.log).
-constexpr int kTargetWarpsPerSm = 16;
+// Warps per SM the stage count is sized for: at small M enough warps to hide the decode's latency. Above M = 32
+// two 8-warp blocks per SM were tried (results/probe_m64_splits-h200-20261203.log, NOTES v7): they only pay with
+// a K split that plan_gemm's SM-filling rule does not pick (it over-splits where the partial sums cost more than
+// the idle SMs), so one block per SM stays.
+constexpr int kTargetWarpsSmallM = 16;
+constexpr int kTargetWarpsLargeM = 8;
 constexpr int kReservedSharedBytesPerBlock = 1024;  // the driver's per-block reservation on SM80-SM90
 
 int m_blocks_for(std::int64_t m) { return static_cast<int>(std::clamp<std::int64_t>((m + 15) / 16, 1, 4)); }
@@ -64,7 +67,7 @@ int shared_bytes(const TileConfig& tile) {
 
 int target_blocks_per_sm(const TileConfig& tile) {
   const int warps = std::max(1, tile.threads / 32);
-  return std::max(1, kTargetWarpsPerSm / warps);
+  return std::max(1, (tile.m_blocks <= 2 ? kTargetWarpsSmallM : kTargetWarpsLargeM) / warps);
 }
 
 int resident_blocks_per_sm(const TileConfig& tile, const DeviceLimits& limits) {
