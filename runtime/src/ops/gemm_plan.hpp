@@ -20,8 +20,9 @@ struct GemmPlan {
   unsigned shared_bytes = 0;
 };
 
-// Splits K only when the (M chunk, N tile) grid leaves SMs idle; each split keeps at least a few K tiles so the
-// pipeline fills, and the split count maximises the share of SMs busy in the last wave.
+// Splits K only when the (M chunk, N tile) grid leaves resident slots empty; each split keeps at least a few K
+// tiles so the pipeline fills. One M chunk: four splits, more where SMs would get no block; more chunks: the
+// count that keeps the largest share of resident blocks busy in the last wave (see gemm_plan.cpp).
 GemmPlan plan_gemm(std::int64_t m, std::int64_t n_padded, std::int64_t k, const TileConfig& tile,
                    const dispatch::DeviceLimits& limits);
 
