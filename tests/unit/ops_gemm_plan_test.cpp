@@ -44,17 +44,20 @@ TEST(GemmPlan, EverySplitIsNonEmptyDeepEnoughAndHasItsWorkspace) {
   }
 }
 
-TEST(GemmPlan, OneMChunkSplitsFourWaysOrEnoughToGiveEverySmABlock) {
+TEST(GemmPlan, OneMChunkSplitsFourWaysUnlessThatLeavesMostSmsIdle) {
   const dispatch::DeviceLimits h200 = dispatch::default_limits(90);  // 132 SMs
   for (std::int64_t m : {1, 16, 64}) {
     SCOPED_TRACE("m=" + std::to_string(m));
     EXPECT_EQ(plan_for(m, 8192, 8192, h200).splits, 4);   // 64 tiles
     EXPECT_EQ(plan_for(m, 8192, 28672, h200).splits, 4);  // 64 tiles
-    EXPECT_EQ(plan_for(m, 4096, 4096, h200).splits, 5);   // 32 tiles: 5 give each of the 132 SMs a block
+    EXPECT_EQ(plan_for(m, 4096, 4096, h200).splits, 4);   // 32 tiles: 128 blocks
   }
-  EXPECT_EQ(plan_for(1, 28672, 8192, h200).splits, 4);  // 224 tiles, fewer than the 264 resident slots
+  EXPECT_EQ(plan_for(1, 28672, 8192, h200).splits, 4);   // 224 tiles, fewer than the 264 resident slots
   EXPECT_EQ(plan_for(64, 28672, 8192, h200).splits, 1);  // 224 tiles fill the 132 slots of one block per SM
   EXPECT_EQ(plan_for(1, 8192, 256, h200).splits, 1);     // 2 K tiles: nothing to split
+  // 1024×8192 at M = 1 takes 64-column tiles: 16 of them, four splits would leave 68 of 132 SMs idle, so nine are
+  // wanted, realised as 8 (64 K tiles in parts of 8): 128 blocks.
+  EXPECT_EQ(plan_for(1, 1024, 8192, h200).splits, 8);
 }
 
 }  // namespace

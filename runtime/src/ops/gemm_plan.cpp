@@ -35,13 +35,15 @@ int splits_filling_waves(int blocks, int k_tiles, int resident) {
   return best_splits;
 }
 
-// One M chunk (M ≤ 64): four splits, more only where that leaves SMs without a block. Measured on an H200 for the
-// four benchmark shapes at M = 1, 16, 64 (results/probe_m1_splits-h200-20261203.log, probe_m64_splits-...): four
-// is the fastest or within 1% everywhere, whether it leaves resident slots empty or makes several waves, while
-// the wave-filling count above picked 7–8 splits that cost 3–20%.
+// One M chunk (M ≤ 64): four splits. Measured on an H200 for the four benchmark shapes at M = 1, 16, 64
+// (results/probe_m1_splits-h200-20261203.log, probe_m64_splits-...): four is the fastest or within 2% everywhere,
+// whether it leaves resident slots empty or makes several waves, while the wave-filling count picked 7-8 splits
+// that cost 3-20%, and five on 4096² (uneven: 7 7 7 7 4 K tiles) cost 8-19%. Only where four would leave most
+// SMs without a block (small layers, whose time is mostly latency) the split gives every SM one.
 int splits_for_one_chunk(int blocks, int k_tiles, int multiprocessors) {
-  const int to_fill_sms = (multiprocessors + blocks - 1) / blocks;
-  return realisable_splits(k_tiles, std::min(kMaxSplits, std::max(kOneChunkSplits, to_fill_sms)));
+  const bool four_leave_most_sms_idle = blocks * kOneChunkSplits < multiprocessors / 2;
+  const int wanted = four_leave_most_sms_idle ? (multiprocessors + blocks - 1) / blocks : kOneChunkSplits;
+  return realisable_splits(k_tiles, std::min(kMaxSplits, wanted));
 }
 
 }  // namespace

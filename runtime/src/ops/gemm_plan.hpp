@@ -21,7 +21,7 @@ struct GemmPlan {
 };
 
 // Splits K only when the (M chunk, N tile) grid leaves resident slots empty; each split keeps at least a few K
-// tiles so the pipeline fills. One M chunk: four splits, more where SMs would get no block; more chunks: the
+// tiles so the pipeline fills. One M chunk: four splits (more only where four leave most SMs idle); more chunks: the
 // count that keeps the largest share of resident blocks busy in the last wave (see gemm_plan.cpp).
 GemmPlan plan_gemm(std::int64_t m, std::int64_t n_padded, std::int64_t k, const TileConfig& tile,
                    const dispatch::DeviceLimits& limits);
