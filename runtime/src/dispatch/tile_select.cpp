@@ -11,9 +11,8 @@ constexpr int kScaleAtomBytes = 64;
 constexpr int kMaxStages = 4;  // deeper measured no faster on an H200 once the blocks per SM are kept (NOTES v6)
 constexpr int kMinStages = 3;  // two stages leave one copy in flight while a stage computes: fewer blocks do better
 // Warps per SM the stage count is sized for: at small M enough warps to hide the decode's latency. Above M = 32
-// two 8-warp blocks per SM were tried (results/probe_m64_splits-h200-20261203.log, NOTES v7): they only pay with
-// a K split that plan_gemm's SM-filling rule does not pick (it over-splits where the partial sums cost more than
-// the idle SMs), so one block per SM stays.
+// one 8-warp block; the four-way K split (ops/gemm_plan.cpp) still makes enough blocks for the hardware to run
+// two per SM where they fit. Sizing for two (NOTES v7b) made the wave-filling split rule over-split.
 constexpr int kTargetWarpsSmallM = 16;
 constexpr int kTargetWarpsLargeM = 8;
 constexpr int kReservedSharedBytesPerBlock = 1024;  // the driver's per-block reservation on SM80-SM90
