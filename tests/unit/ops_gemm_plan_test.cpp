@@ -6,6 +6,7 @@
 #include <string>
 
 #include "dispatch/tile_select.hpp"
+#include "marlin_jit/dispatch.hpp"
 #include "ops/gemm_plan.hpp"
 
 namespace marlin_jit {
@@ -13,7 +14,8 @@ namespace {
 
 ops::GemmPlan plan_for(std::int64_t m, std::int64_t n, std::int64_t k, const dispatch::DeviceLimits& limits) {
   const TileConfig tile = dispatch::select_tile(m, n, k, limits);
-  return ops::plan_gemm(m, (n + 63) / 64 * 64, k, tile, limits);
+  const std::int64_t n_padded = (n + kNGranularity - 1) / kNGranularity * kNGranularity;  // as prepared
+  return ops::plan_gemm(m, n_padded, k, tile, limits);
 }
 
 TEST(GemmPlan, EverySplitIsNonEmptyDeepEnoughAndHasItsWorkspace) {
