@@ -109,8 +109,8 @@ static DeviceLayer prepare(const test::Nvfp4HostLayer& host, cudaStream_t s) {
   CK(cudaMemcpy(cw, host.weight.data(), host.weight.size(), cudaMemcpyHostToDevice)); CK(cudaMemcpy(cs, host.weight_scale.data(), host.weight_scale.size(), cudaMemcpyHostToDevice));
   size_t words = size_t(L.n_pad / 16) * (k / 64) * 128, sbytes = size_t(L.n_pad) * k / 16;
   CK(cudaMalloc(&L.w, words * 4)); CK(cudaMalloc(&L.s, sbytes));
-  kernels::nvfp4_prepare_scales<<<unsigned((sbytes + 255) / 256), 256, 0, s>>>(cs, L.s, n, k, L.n_pad, flag);
-  kernels::nvfp4_repack_weights<<<unsigned((words + 255) / 256), 256, 0, s>>>(cw, cs, L.w, n, k, L.n_pad);
+  kernels::nvfp4_prepare_scales<<<unsigned((sbytes + 255) / 256), 256, 0, s>>>(cs, L.s, n, k, L.n_pad, k, 0, flag);
+  kernels::nvfp4_repack_weights<<<unsigned((words + 255) / 256), 256, 0, s>>>(cw, cs, L.w, n, k, L.n_pad, k, 0);
   CK(cudaStreamSynchronize(s)); CK(cudaGetLastError());
   CK(cudaFree(cw)); CK(cudaFree(cs)); CK(cudaFree(flag));
   return L;
@@ -139,7 +139,7 @@ static double check_case(bool bf16, const ProbeTile& probe, int m, int n, int k,
   CK(cudaMemcpy(da, a.data(), a.size() * 2, cudaMemcpyHostToDevice)); CK(cudaMemset(dout, 0xFF, size_t(m) * n * 2));
   ops::GemmPlan plan = ops::plan_gemm(m, L.n_pad, k, probe.tile, dispatch::default_limits(90));
   if (splits > 0) force_splits(plan, k, splits);
-  GemmParams p{da, dout, nullptr, L.w, L.s, ws, counters, host.global_scale * 128.0f, m, n, k, L.n_pad, plan.k_tiles_per_split, plan.splits};
+  GemmParams p{da, dout, nullptr, L.w, L.s, ws, counters, host.global_scale * 128.0f, m, n, k, L.n_pad, plan.k_tiles_per_split, plan.splits, k};
   bool ok = launch_any(bf16, p, plan, s, probe.cols);
   CK(cudaStreamSynchronize(s)); CK(cudaGetLastError());
   std::vector<uint16_t> out(size_t(m) * n); CK(cudaMemcpy(out.data(), dout, out.size() * 2, cudaMemcpyDeviceToHost));
@@ -171,7 +171,7 @@ int main(int argc, char** argv) {
     DeviceLayer L = prepare(host, s);
     void *da, *dout; CK(cudaMalloc(&da, size_t(m) * k * 2)); CK(cudaMalloc(&dout, size_t(m) * n * 2)); CK(cudaMemset(da, 0x3c, size_t(m) * k * 2));
     ops::GemmPlan plan = ops::plan_gemm(m, L.n_pad, k, tile.tile, limits);
-    GemmParams p{da, dout, nullptr, L.w, L.s, ws, counters, 1.0f, m, n, k, L.n_pad, plan.k_tiles_per_split, plan.splits};
+    GemmParams p{da, dout, nullptr, L.w, L.s, ws, counters, 1.0f, m, n, k, L.n_pad, plan.k_tiles_per_split, plan.splits, k};
     for (int i = 0; i < 3; ++i) if (!launch_any(true, p, plan, s, tile.cols)) { std::printf("%s not instantiated\n", argv[2]); return 1; }
     CK(cudaStreamSynchronize(s)); CK(cudaGetLastError());
     std::printf("ran %s m=%d n=%d k=%d splits=%d\n", name(tile).c_str(), m, n, k, plan.splits);
@@ -241,7 +241,7 @@ int main(int argc, char** argv) {
       for (auto [tile, is_pick] : runs) {
         ops::GemmPlan plan = ops::plan_gemm(m, layers[0].n_pad, sh.k, tile.tile, limits);
         if (forced_splits > 0) force_splits(plan, sh.k, forced_splits);
-        GemmParams p0{da, dout, nullptr, nullptr, nullptr, ws, counters, 1.0f, m, sh.n, sh.k, layers[0].n_pad, plan.k_tiles_per_split, plan.splits};
+        GemmParams p0{da, dout, nullptr, nullptr, nullptr, ws, counters, 1.0f, m, sh.n, sh.k, layers[0].n_pad, plan.k_tiles_per_split, plan.splits, sh.k};
         p0.weights = layers[0].w; p0.scales = layers[0].s;
         if (!launch_any(bf16, p0, plan, s, tile.cols)) { std::printf("%-5s %5d %6d %6d %-14s not instantiated\n", bf16 ? "bf16" : "fp16", m, sh.n, sh.k, name(tile).c_str()); continue; }
         const float ours = time_it([&](int i) { GemmParams p = p0; p.weights = layers[i % copies].w; p.scales = layers[i % copies].s; launch_any(bf16, p, plan, s, tile.cols); });

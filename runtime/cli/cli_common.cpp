@@ -65,6 +65,11 @@ KernelKind parse_kind_or_usage(const std::string& text) {
   throw UsageError("unknown kernel kind '" + text + "': expected dense, moe or prep");
 }
 
+Activation parse_activation_or_usage(const std::string& text) {
+  if (auto value = parse_activation(text)) return *value;
+  throw UsageError("unknown activation '" + text + "': expected silu_gated or relu2");
+}
+
 void print_json(const nlohmann::json& json) { std::cout << json.dump(2) << std::endl; }
 
 std::string format_bytes(std::uint64_t bytes) {

@@ -58,6 +58,7 @@ int parse_arch(const std::string& text);
 DType parse_dtype_or_usage(const std::string& text);
 QuantType parse_quant_or_usage(const std::string& text);
 KernelKind parse_kind_or_usage(const std::string& text);
+Activation parse_activation_or_usage(const std::string& text);
 
 void print_json(const nlohmann::json& json);
 std::string format_bytes(std::uint64_t bytes);

@@ -10,9 +10,9 @@ namespace marlin_jit::cli {
 namespace {
 
 struct CheckArgs {
-  std::string arch, quant, dtype = "bf16", kind = "dense";
+  std::string arch, quant, dtype = "bf16", kind = "dense", activation = "silu_gated";
   int group_size = 0;
-  std::optional<std::int64_t> m, n, k;
+  std::optional<std::int64_t> m, n, k, experts, topk, hidden, intermediate;
 };
 
 int run_check(const CommonOptions& options, const CheckArgs& args) {
@@ -25,6 +25,11 @@ int run_check(const CommonOptions& options, const CheckArgs& args) {
   problem.m = args.m;
   problem.n = args.n;
   problem.k = args.k;
+  problem.experts = args.experts;
+  problem.topk = args.topk;
+  problem.hidden = args.hidden;
+  problem.intermediate = args.intermediate;
+  problem.activation = parse_activation_or_usage(args.activation);
   try {
     check_supported(problem);
   } catch (const ConfigError& error) {
@@ -60,6 +65,11 @@ void add_check_command(CLI::App& app, CommandRun& run) {
   command->add_option("--m", args->m, "Rows of the activations");
   command->add_option("--n", args->n, "Output columns");
   command->add_option("--k", args->k, "Reduction size");
+  command->add_option("--experts", args->experts, "MoE: experts in the layer");
+  command->add_option("--topk", args->topk, "MoE: experts per token");
+  command->add_option("--hidden", args->hidden, "MoE: hidden size H");
+  command->add_option("--intermediate", args->intermediate, "MoE: intermediate size I of one expert");
+  command->add_option("--activation", args->activation, "MoE: silu_gated (default) or relu2");
   add_common_options(*command, *options);
   command->callback([options, args, &run] {
     options->apply_log_level();

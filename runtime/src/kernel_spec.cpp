@@ -87,9 +87,9 @@ class SpecParser {
     refuse(text_, part, "bad group '" + std::string(part) + "' (g<size> or g-1 for per channel)");
   }
   Activation moe_activation(std::string_view part) const {
-    auto value = parse_activation(part);
-    if (value && *value != Activation::none) return *value;
-    refuse(text_, part, "unknown activation '" + std::string(part) + "' (silu_gated or relu2)");
+    auto value = parse_activation(part);  // none: the down projection (GEMM2), weighted by top-k, no activation
+    if (value) return *value;
+    refuse(text_, part, "unknown activation '" + std::string(part) + "' (silu_gated, relu2 or none)");
   }
   int sm(std::string_view part) const {
     auto value = number_after(part, "sm_");

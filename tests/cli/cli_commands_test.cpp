@@ -108,7 +108,8 @@ TEST_F(CliTest, CheckPrintsSupportedOrTheRefusingRule) {
       {{"--arch", "sm_90", "--quant", "uint4b8", "--group-size", "16"}, "group_size 16 not allowed for uint4b8"},
       {{"--arch", "sm_90", "--quant", "mxfp4", "--group-size", "32", "--dtype", "fp16"}, "rule quant_dtype"},
       {{"--arch", "sm_90", "--quant", "nvfp4", "--group-size", "16", "--k", "100"}, "rule k_multiple_of_group"},
-      {{"--arch", "sm_90", "--quant", "nvfp4", "--group-size", "16", "--k", "96"}, "rule k_multiple_of_tile"},
+      {{"--arch", "sm_90", "--quant", "nvfp4", "--group-size", "16", "--k", "8"}, "rule k_multiple_of_group"},
+      {{"--arch", "sm_90", "--quant", "nvfp4", "--group-size", "16", "--n", "8589934592"}, "rule shape_range"},
       {{"--arch", "sm_90", "--quant", "uint4", "--group-size", "-1"}, "uint4 kernels are not built yet"},
   };
   for (const auto& [args, expected] : refusals) {
@@ -122,6 +123,49 @@ TEST_F(CliTest, CheckPrintsSupportedOrTheRefusingRule) {
   EXPECT_EQ(json.exit_code, 2);
   EXPECT_EQ(json.json()["rule"], "quant_group_size");
   EXPECT_EQ(json.json()["value"], "32");
+}
+
+TEST_F(CliTest, CheckKindMoeAnswersFromTheMoeRules) {
+  const std::vector<std::string> nemotron = {"check", "--kind", "moe", "--arch", "sm_90", "--quant", "nvfp4",
+                                             "--group-size", "16", "--activation", "relu2", "--experts", "128",
+                                             "--topk", "6", "--hidden", "2688", "--intermediate", "464", "--m", "1"};
+  CliResult ok = run(nemotron);
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_EQ(ok.out, "supported\n");
+  const std::vector<std::pair<std::vector<std::string>, std::string>> refusals = {
+      {{"--experts", "8", "--topk", "9"}, "rule moe_topk"},
+      {{"--experts", "0"}, "rule moe_experts"},
+      {{"--experts", "2048"}, "rule moe_experts"},
+      {{"--activation", "none"}, "rule moe_activation"},
+      {{"--intermediate", "1850"}, "rule k_multiple_of_group"},
+      {{"--hidden", "0"}, "rule shape_positive"},
+      {{"--m", "1073741824", "--topk", "4", "--experts", "8"}, "rule moe_slots_range"},
+  };
+  for (const auto& [args, expected] : refusals) {
+    std::vector<std::string> command = {"check", "--kind", "moe", "--arch", "sm_90", "--quant", "nvfp4",
+                                        "--group-size", "16"};
+    command.insert(command.end(), args.begin(), args.end());
+    CliResult refused = run(command);
+    EXPECT_EQ(refused.exit_code, 2) << expected;
+    EXPECT_NE(refused.err.find(expected), std::string::npos) << refused.err;
+  }
+}
+
+TEST_F(CliTest, PrecompileListsEveryMoeKernelAndCompilesOne) {
+  CliResult list = run({"precompile", "--list", "--arch", "sm_80,sm_90", "--kind", "moe"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  for (const char* wanted : {"moe/nvfp4/fp16/g16/silu_gated/sm_80/", "moe/nvfp4/bf16/g16/relu2/sm_90/",
+                             "moe/nvfp4/bf16/g16/none/sm_80/", "prep/nvfp4/moe_align/sm_90",
+                             "prep/nvfp4/moe_sum_fp16/sm_80"}) {
+    EXPECT_NE(list.out.find(wanted), std::string::npos) << wanted << " missing from:\n" << list.out;
+  }
+  EXPECT_EQ(list.out.find("dense/"), std::string::npos) << "--kind moe listed dense kernels";
+  const std::size_t first_gemm = list.out.find("moe/nvfp4/bf16/g16/relu2/sm_90/");
+  const std::string spec = list.out.substr(first_gemm, list.out.find('\n', first_gemm) - first_gemm);
+  CliResult compiled = run(with_cache({"compile", "--spec", spec, "--json"}));
+  ASSERT_EQ(compiled.exit_code, 0) << compiled.err;
+  EXPECT_EQ(compiled.json()["entry_header"], "marlin_jit/entry/moe_gemm.cuh");
+  EXPECT_EQ(compiled.json()["spill_bytes"], 0);
 }
 
 TEST_F(CliTest, CompileReportsCompiledThenDisk) {

@@ -268,7 +268,10 @@ std::vector<DenseCase> dense_cases() {
     const std::vector<std::int64_t>* ms;
   };
   const Shape shapes[] = {{256, 128, &all_m},   {200, 256, &all_m},   {4096, 4096, &all_m},  {5120, 13824, &all_m},
-                          {2688, 1856, &all_m}, {8192, 8192, &big_m}, {28672, 8192, &big_m}, {1000, 1344, &tile_m}};
+                          {2688, 1856, &all_m}, {8192, 8192, &big_m}, {28672, 8192, &big_m}, {1000, 1344, &tile_m},
+                          // K not a multiple of 64 (padded with zero codes at preparation, A zero-filled past K):
+                          // Nemotron's down projection sharded four ways, and an odd multiple of 16 below one atom.
+                          {2688, 464, &tile_m}, {200, 80, &tile_m}};
   std::vector<DenseCase> cases;
   for (const Shape& shape : shapes) {
     for (CheckpointKind kind : {CheckpointKind::realistic, CheckpointKind::adversarial}) {
@@ -475,14 +478,14 @@ TEST_F(Nvfp4Refusals, a_nan_scale_0xff_anywhere_is_refused_by_rule_nvfp4_scale_f
   expect_nan_scale_refused(make_nan_scale_layer(4096, 4096, seed_for("nan_anywhere"), 0xFF));
 }
 
-TEST_F(Nvfp4Refusals, k_not_a_multiple_of_64_is_refused_before_any_launch) {
-  // K = 96 and 160 are whole 16-blocks but not whole 64-element K tiles; K = 40 is not even whole blocks. The
-  // buffers come from a K = 192 layer, large enough for whatever a faulty preparation might read.
+TEST_F(Nvfp4Refusals, k_not_a_multiple_of_the_group_is_refused_before_any_launch) {
+  // K = 40 and 24 are not whole 16-element groups (K = 96 or 464 are fine: padded at preparation). The buffers
+  // come from a K = 192 layer, large enough for whatever a faulty preparation might read.
   const Nvfp4HostLayer host = make_realistic_layer(256, 192, seed_for("bad_k"));
   const struct {
     std::int64_t k;
     const char* rule;
-  } bad[] = {{96, "k_multiple_of_tile"}, {160, "k_multiple_of_tile"}, {40, "k_multiple_of_group"}};
+  } bad[] = {{40, "k_multiple_of_group"}, {24, "k_multiple_of_group"}, {0, "shape_positive"}};
   for (const auto& [k, rule] : bad) {
     const CaptureOutcome outcome = prepare_captured(host, 256, k);
     const std::optional<ConfigError> error = config_error(outcome.error);

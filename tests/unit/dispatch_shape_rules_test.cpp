@@ -1,5 +1,5 @@
-// Tests for runtime/src/dispatch/shape_rules.cpp: positive sizes, K against the group size and the smallest K tile,
-// and no rule on N.
+// Tests for runtime/src/dispatch/shape_rules.cpp: positive sizes that fit 32 bits, K against the group size only
+// (it is padded to 64 at preparation), and no rule on N.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -33,15 +33,23 @@ TEST(ShapeRules, SizesMustBePositive) {
   EXPECT_EQ(rule_for(std::nullopt, std::nullopt, std::nullopt), "accepted");
 }
 
-TEST(ShapeRules, KMustBeAMultipleOfTheGroupAndTheSmallestKTile) {
+TEST(ShapeRules, KMustBeAMultipleOfTheGroupOnly) {
   EXPECT_EQ(rule_for(1, 64, 64), "accepted");
   EXPECT_EQ(rule_for(1, 64, 4096), "accepted");
   EXPECT_EQ(rule_for(1, 64, 40), "k_multiple_of_group");
-  EXPECT_EQ(rule_for(1, 64, 48), "k_multiple_of_tile");
+  EXPECT_EQ(rule_for(1, 64, 48), "accepted");   // padded to 64 at preparation
+  EXPECT_EQ(rule_for(1, 64, 464), "accepted");  // Nemotron's I = 1856 sharded four ways
   EXPECT_EQ(rule_for(1, 64, 192, 128), "k_multiple_of_group");
   EXPECT_EQ(rule_for(1, 64, 256, 128), "accepted");
-  EXPECT_EQ(rule_for(1, 64, 96, -1), "k_multiple_of_tile");  // per channel: only the tile rule
-  EXPECT_EQ(rule_for(1, 64, 128, -1), "accepted");
+  EXPECT_EQ(rule_for(1, 64, 96, -1), "accepted");  // per channel: no group
+  EXPECT_EQ(rule_for(1, 64, 8, -1), "accepted");
+}
+
+TEST(ShapeRules, SizesMustFit32Bits) {
+  EXPECT_EQ(rule_for(std::int64_t{1} << 31, 64, 64), "shape_range");
+  EXPECT_EQ(rule_for(1, std::int64_t{1} << 40, 64), "shape_range");
+  EXPECT_EQ(rule_for(1, 64, std::int64_t{1} << 35), "shape_range");
+  EXPECT_EQ(rule_for((std::int64_t{1} << 31) - 1, 64, 64), "accepted");
 }
 
 TEST(ShapeRules, AnyNIsAccepted) {
@@ -50,14 +58,14 @@ TEST(ShapeRules, AnyNIsAccepted) {
 
 TEST(ShapeRules, MessagesNameTheValue) {
   ProblemSpec problem;
-  problem.k = 96;
+  problem.k = 100;
   try {
     check_shape(problem);
     FAIL();
   } catch (const ConfigError& error) {
-    EXPECT_EQ(error.value(), "96");
-    EXPECT_NE(std::string(error.what()).find("k 96 not allowed"), std::string::npos) << error.what();
-    EXPECT_NE(std::string(error.what()).find("multiple of 64"), std::string::npos) << error.what();
+    EXPECT_EQ(error.value(), "k=100");
+    EXPECT_NE(std::string(error.what()).find("k 100 not allowed"), std::string::npos) << error.what();
+    EXPECT_NE(std::string(error.what()).find("multiple of the group size"), std::string::npos) << error.what();
   }
 }
 

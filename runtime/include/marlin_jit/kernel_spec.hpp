@@ -1,6 +1,7 @@
 // The canonical one-line name of a kernel instantiation, which every CLI command prints and accepts:
 //   dense/<quant>/<dtype>/g<group>/sm_<NN>/<tile>                e.g. dense/nvfp4/bf16/g16/sm_90/t256m1n8k8s4
-//   moe/<quant>/<dtype>/g<group>/<activation>/sm_<NN>/<tile>     activation: silu_gated | relu2
+//   moe/<quant>/<dtype>/g<group>/<activation>/sm_<NN>/<tile>     activation: silu_gated | relu2 (GEMM1 with that
+//                                                                activation fused) | none (GEMM2, top-k weighted)
 //   prep/<quant>/<op>/sm_<NN>                                    op: [a-z0-9_]+, e.g. repack, scales, dequant_bf16
 // <group> is a decimal or -1 (per channel); <tile> is t<threads>m<m>n<n>k<k>s<stages>. Strings round-trip exactly.
 #pragma once

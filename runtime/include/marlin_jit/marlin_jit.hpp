@@ -1,5 +1,5 @@
 // The whole public API of marlin-jit in one include: errors, logging, vocabulary types and kernel specs, the
-// dispatcher's rules, the JIT runtime (compile, get_kernel, launch), device queries, versions and NVFP4 layers.
+// dispatcher's rules, the JIT runtime (compile, get_kernel, launch), device queries, versions, NVFP4 dense and MoE layers.
 #pragma once
 
 #include "marlin_jit/device.hpp"
@@ -8,6 +8,7 @@
 #include "marlin_jit/kernel_spec.hpp"
 #include "marlin_jit/log.hpp"
 #include "marlin_jit/nvfp4_linear.hpp"
+#include "marlin_jit/nvfp4_moe.hpp"
 #include "marlin_jit/runtime.hpp"
 #include "marlin_jit/types.hpp"
 #include "marlin_jit/version.hpp"

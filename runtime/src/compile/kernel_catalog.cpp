@@ -12,43 +12,77 @@ namespace {
 
 constexpr const char* kDenseHeader = "marlin_jit/entry/dense_gemm.cuh";
 constexpr const char* kPrepHeader = "marlin_jit/entry/nvfp4_prep.cuh";
+constexpr const char* kMoeHeader = "marlin_jit/entry/moe_gemm.cuh";
+constexpr const char* kMoeRoutingHeader = "marlin_jit/entry/moe_routing.cuh";
 
 std::string device_type(DType dtype) { return dtype == DType::bf16 ? "__nv_bfloat16" : "__half"; }
 
 std::string arch_of(int sm) { return "sm_" + std::to_string(sm); }
 
-// Mirrors TileShape's static_asserts so a bad tile is refused before NVRTC sees it.
-void check_tile(const TileConfig& tile, int sm) {
-  const bool valid = tile.threads >= 32 && tile.threads <= 1024 && tile.n_blocks >= 1 && tile.k_blocks >= 4 &&
-                     tile.k_blocks % 4 == 0 && tile.m_blocks >= 1 && tile.m_blocks <= 4 && tile.stages >= 2 &&
-                     tile.stages <= 16 && dispatch::warp_layout(tile).valid;
-  if (!valid) {
-    throw ConfigError("tile_config", to_string(tile),
-                      "threads a multiple of 32; n_blocks 1..4 or a multiple of 4, each warp owning min(4, n_blocks) "
-                      "of them; the warps per column group a power of two taking 1, 2 or a multiple of 4 of the "
-                      "k_blocks (a multiple of 4); m_blocks 1..4; stages 2..16",
-                      "tile " + to_string(tile) + " is not a valid dense GEMM tile");
-  }
-  const dispatch::DeviceLimits limits = dispatch::default_limits(sm);
-  if (dispatch::shared_bytes(tile) > limits.max_shared_bytes_per_block) {
-    throw ConfigError("tile_shared_memory", std::to_string(dispatch::shared_bytes(tile)),
-                      "<= " + std::to_string(limits.max_shared_bytes_per_block),
-                      "tile " + to_string(tile) + " needs " + std::to_string(dispatch::shared_bytes(tile)) +
-                          " bytes of shared memory, more than sm_" + std::to_string(sm) + " gives a block");
-  }
+// The rules a kernel spec must pass, sizes unset.
+ProblemSpec kernel_problem(const KernelSpec& spec) {
+  ProblemSpec problem;
+  problem.kind = spec.kind;
+  problem.quant = spec.quant;
+  problem.group_size = spec.group_size;
+  problem.dtype = spec.dtype;
+  problem.sm = spec.sm;
+  return problem;
+}
+
+std::string tile_arguments(const TileConfig& t) {
+  return std::to_string(t.threads) + ", " + std::to_string(t.m_blocks) + ", " + std::to_string(t.n_blocks) + ", " +
+         std::to_string(t.k_blocks) + ", " + std::to_string(t.stages);
 }
 
 KernelRequest dense_request(const KernelSpec& spec) {
-  check_supported(ProblemSpec{KernelKind::dense, spec.quant, spec.group_size, spec.dtype, spec.sm, {}, {}, {}});
-  check_tile(spec.tile, spec.sm);
-  const TileConfig& t = spec.tile;
+  check_supported(kernel_problem(spec));
+  dispatch::check_tile(spec.tile, spec.sm);
   std::string name = "marlin_jit::kernels::dense_gemm<" + device_type(spec.dtype) +
                      ", marlin_jit::kernels::QuantKind::nvfp4, " + std::to_string(spec.group_size) + ", " +
-                     std::to_string(t.threads) + ", " + std::to_string(t.m_blocks) + ", " +
-                     std::to_string(t.n_blocks) + ", " + std::to_string(t.k_blocks) + ", " +
-                     std::to_string(t.stages) + ">";
+                     tile_arguments(spec.tile) + ">";
   return {kDenseHeader, std::move(name), arch_of(spec.sm)};
 }
+
+// The MoE GEMM epilogue a spec's activation names: GEMM1 with the fused activation, or (none) GEMM2.
+std::string moe_epilogue(Activation activation) {
+  switch (activation) {
+    case Activation::silu_gated: return "silu_gated";
+    case Activation::relu2: return "relu2";
+    case Activation::none: return "weighted";
+  }
+  return "weighted";
+}
+
+KernelRequest moe_request(const KernelSpec& spec) {
+  ProblemSpec problem = kernel_problem(spec);
+  if (spec.activation != Activation::none) problem.activation = spec.activation;  // none: the down projection
+  check_supported(problem);
+  dispatch::check_tile(spec.tile, spec.sm);
+  std::string name = "marlin_jit::kernels::moe_gemm<" + device_type(spec.dtype) +
+                     ", marlin_jit::kernels::QuantKind::nvfp4, " + std::to_string(spec.group_size) +
+                     ", marlin_jit::kernels::MoeEpilogue::" + moe_epilogue(spec.activation) + ", " +
+                     tile_arguments(spec.tile) + ">";
+  return {kMoeHeader, std::move(name), arch_of(spec.sm)};
+}
+
+struct PrepKernel {
+  const char* op;
+  const char* header;
+  const char* name;
+};
+
+constexpr PrepKernel kPrepKernels[] = {
+    {kPrepRepack, kPrepHeader, "marlin_jit::kernels::nvfp4_repack_weights"},
+    {kPrepScales, kPrepHeader, "marlin_jit::kernels::nvfp4_prepare_scales"},
+    {kPrepDequantFp16, kPrepHeader, "marlin_jit::kernels::nvfp4_dequantize<__half>"},
+    {kPrepDequantBf16, kPrepHeader, "marlin_jit::kernels::nvfp4_dequantize<__nv_bfloat16>"},
+    {kPrepBiasRowsFp16, kPrepHeader, "marlin_jit::kernels::broadcast_rows<__half>"},
+    {kPrepBiasRowsBf16, kPrepHeader, "marlin_jit::kernels::broadcast_rows<__nv_bfloat16>"},
+    {kPrepMoeAlign, kMoeRoutingHeader, "marlin_jit::kernels::moe_align"},
+    {kPrepMoeSumFp16, kMoeRoutingHeader, "marlin_jit::kernels::moe_sum<__half>"},
+    {kPrepMoeSumBf16, kMoeRoutingHeader, "marlin_jit::kernels::moe_sum<__nv_bfloat16>"},
+};
 
 KernelRequest prep_request(const KernelSpec& spec) {
   check_sm(spec.sm);
@@ -56,25 +90,12 @@ KernelRequest prep_request(const KernelSpec& spec) {
     throw ConfigError("quant_kernel_available", to_string(spec.quant), "nvfp4",
                       "no preparation kernels for " + to_string(spec.quant) + " yet");
   }
-  const std::string& op = spec.prep_op;
-  std::string name;
-  if (op == kPrepRepack) {
-    name = "marlin_jit::kernels::nvfp4_repack_weights";
-  } else if (op == kPrepScales) {
-    name = "marlin_jit::kernels::nvfp4_prepare_scales";
-  } else if (op == kPrepDequantFp16) {
-    name = "marlin_jit::kernels::nvfp4_dequantize<__half>";
-  } else if (op == kPrepDequantBf16) {
-    name = "marlin_jit::kernels::nvfp4_dequantize<__nv_bfloat16>";
-  } else if (op == kPrepBiasRowsFp16) {
-    name = "marlin_jit::kernels::broadcast_rows<__half>";
-  } else if (op == kPrepBiasRowsBf16) {
-    name = "marlin_jit::kernels::broadcast_rows<__nv_bfloat16>";
-  } else {
-    throw ConfigError("prep_op", op, "repack, scales, dequant_fp16, dequant_bf16, bias_rows_fp16, bias_rows_bf16",
-                      "unknown preparation kernel '" + op + "'");
+  std::string known;
+  for (const PrepKernel& kernel : kPrepKernels) {
+    if (spec.prep_op == kernel.op) return {kernel.header, kernel.name, arch_of(spec.sm)};
+    known += known.empty() ? kernel.op : std::string(", ") + kernel.op;
   }
-  return {kPrepHeader, std::move(name), arch_of(spec.sm)};
+  throw ConfigError("prep_op", spec.prep_op, known, "unknown preparation kernel '" + spec.prep_op + "'");
 }
 
 template <typename T>
@@ -87,50 +108,71 @@ bool selected(const std::vector<T>& filter, const T& value) {
 KernelRequest request_for(const KernelSpec& spec) {
   switch (spec.kind) {
     case KernelKind::dense: return dense_request(spec);
+    case KernelKind::moe: return moe_request(spec);
     case KernelKind::prep: return prep_request(spec);
-    case KernelKind::moe: break;
   }
-  throw ConfigError("kernel_available", to_string(spec.kind), "dense, prep",
-                    "MoE kernels are not built yet (spec " + to_string(spec) + ")");
+  throw ConfigError("kernel_kind", std::to_string(static_cast<int>(spec.kind)), "dense, moe, prep",
+                    "unknown kernel kind in spec");
 }
 
+namespace {
+
+KernelSpec prep_spec(int sm, const char* op) {
+  KernelSpec spec;
+  spec.kind = KernelKind::prep;
+  spec.sm = sm;
+  spec.prep_op = op;
+  return spec;
+}
+
+// Every GEMM of `kind` the dispatcher can pick on `sm` for `dtype`: dense, or the MoE GEMM1 (both activations) and
+// GEMM2 (activation none).
+void add_gemm_specs(std::vector<KernelSpec>& specs, KernelKind kind, int sm, DType dtype) {
+  const std::vector<Activation> activations = kind == KernelKind::dense
+                                                  ? std::vector<Activation>{Activation::none}
+                                                  : std::vector<Activation>{Activation::silu_gated, Activation::relu2,
+                                                                            Activation::none};
+  for (Activation activation : activations) {
+    for (const TileConfig& tile : dispatch::candidate_tiles(dispatch::default_limits(sm))) {
+      KernelSpec spec;
+      spec.kind = kind;
+      spec.dtype = dtype;
+      spec.sm = sm;
+      spec.tile = tile;
+      spec.activation = activation;
+      specs.push_back(spec);
+    }
+  }
+}
+
+}  // namespace
+
+// Per SM: prep (repack, scales, then per dtype the dequantizer and bias broadcast), dense GEMMs, and moe (per dtype
+// the routing kernels, then the GEMMs).
 std::vector<KernelSpec> catalog_specs(const CatalogFilter& filter) {
   std::vector<KernelSpec> specs;
   if (!selected(filter.quants, QuantType::nvfp4)) return specs;  // the only quant type with kernels today
   for (int sm : kSupportedSms) {
     if (!selected(filter.sms, sm)) continue;
     if (selected(filter.kinds, KernelKind::prep)) {
-      for (const char* op : {kPrepRepack, kPrepScales}) {
-        KernelSpec spec;
-        spec.kind = KernelKind::prep;
-        spec.sm = sm;
-        spec.prep_op = op;
-        specs.push_back(spec);
-      }
+      specs.push_back(prep_spec(sm, kPrepRepack));
+      specs.push_back(prep_spec(sm, kPrepScales));
       for (DType dtype : {DType::fp16, DType::bf16}) {
         if (!selected(filter.dtypes, dtype)) continue;
-        for (const char* op : {dtype == DType::bf16 ? kPrepDequantBf16 : kPrepDequantFp16,
-                               dtype == DType::bf16 ? kPrepBiasRowsBf16 : kPrepBiasRowsFp16}) {
-          KernelSpec spec;
-          spec.kind = KernelKind::prep;
-          spec.sm = sm;
-          spec.prep_op = op;
-          specs.push_back(spec);
-        }
+        specs.push_back(prep_spec(sm, dtype == DType::bf16 ? kPrepDequantBf16 : kPrepDequantFp16));
+        specs.push_back(prep_spec(sm, dtype == DType::bf16 ? kPrepBiasRowsBf16 : kPrepBiasRowsFp16));
       }
     }
-    if (selected(filter.kinds, KernelKind::dense)) {
-      for (DType dtype : {DType::fp16, DType::bf16}) {
-        if (!selected(filter.dtypes, dtype)) continue;
-        for (const TileConfig& tile : dispatch::candidate_tiles(dispatch::default_limits(sm))) {
-          KernelSpec spec;
-          spec.kind = KernelKind::dense;
-          spec.dtype = dtype;
-          spec.sm = sm;
-          spec.tile = tile;
-          specs.push_back(spec);
-        }
-      }
+    for (DType dtype : {DType::fp16, DType::bf16}) {
+      if (!selected(filter.dtypes, dtype)) continue;
+      if (selected(filter.kinds, KernelKind::dense)) add_gemm_specs(specs, KernelKind::dense, sm, dtype);
+    }
+    if (!selected(filter.kinds, KernelKind::moe)) continue;
+    specs.push_back(prep_spec(sm, kPrepMoeAlign));
+    for (DType dtype : {DType::fp16, DType::bf16}) {
+      if (!selected(filter.dtypes, dtype)) continue;
+      specs.push_back(prep_spec(sm, dtype == DType::bf16 ? kPrepMoeSumBf16 : kPrepMoeSumFp16));
+      add_gemm_specs(specs, KernelKind::moe, sm, dtype);
     }
   }
   return specs;

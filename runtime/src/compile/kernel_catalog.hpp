@@ -30,5 +30,10 @@ inline constexpr const char* kPrepDequantFp16 = "dequant_fp16";
 inline constexpr const char* kPrepDequantBf16 = "dequant_bf16";
 inline constexpr const char* kPrepBiasRowsFp16 = "bias_rows_fp16";
 inline constexpr const char* kPrepBiasRowsBf16 = "bias_rows_bf16";
+// MoE routing kernels (templates/marlin_jit/entry/moe_routing.cuh): token alignment and the top-k sum.
+inline constexpr const char* kPrepMoeAlign = "moe_align";
+inline constexpr const char* kPrepMoeSumFp16 = "moe_sum_fp16";
+inline constexpr const char* kPrepMoeSumBf16 = "moe_sum_bf16";
+inline constexpr unsigned kMoeAlignThreads = 1024;  // the kernel's block size (kAlignThreads there)
 
 }  // namespace marlin_jit

@@ -40,6 +40,10 @@ void check_quant_group(QuantType quant, int group_size) {
 }
 
 void check_dtype(QuantType quant, DType dtype) {
+  if (dtype != DType::fp16 && dtype != DType::bf16) {
+    throw ConfigError("quant_dtype", std::to_string(static_cast<int>(dtype)), "fp16, bf16",
+                      "activation dtype " + std::to_string(static_cast<int>(dtype)) + " is neither fp16 nor bf16");
+  }
   if (quant != QuantType::mxfp4 || dtype == DType::bf16) return;
   throw ConfigError("quant_dtype", to_string(dtype), "bf16",
                     "dtype " + to_string(dtype) + " not allowed for " + to_string(quant) + ": allowed bf16");
@@ -49,7 +53,11 @@ void check_supported(const ProblemSpec& problem) {
   check_sm(problem.sm);
   check_quant_group(problem.quant, problem.group_size);
   check_dtype(problem.quant, problem.dtype);
-  check_shape(problem);
+  if (problem.kind == KernelKind::moe) {
+    check_moe(problem);
+  } else {
+    check_shape(problem);
+  }
   if (problem.quant != QuantType::nvfp4) {
     throw ConfigError("quant_kernel_available", to_string(problem.quant), "nvfp4",
                       to_string(problem.quant) + " kernels are not built yet: allowed nvfp4");

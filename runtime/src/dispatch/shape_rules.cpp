@@ -1,40 +1,40 @@
-// Rules shape_positive, k_multiple_of_group and k_multiple_of_tile: the problem sizes the kernels can take.
-// Every refusal of M, N or K happens here; N has no divisibility rule (it is padded to kNGranularity).
+// Rules shape_positive, shape_range and k_multiple_of_group: the problem sizes the kernels can take. Every refusal
+// of M, N or K happens here; N and K have no other divisibility rule (both are padded to 64 at preparation).
+#include "dispatch/shape_rules.hpp"
+
 #include <string>
 
 #include "marlin_jit/dispatch.hpp"
 #include "marlin_jit/error.hpp"
 
 namespace marlin_jit {
-namespace {
 
-void check_positive(const char* name, const std::optional<std::int64_t>& value) {
-  if (!value || *value >= 1) return;
-  std::string text = std::to_string(*value);
-  throw ConfigError("shape_positive", std::string(name) + "=" + text, ">= 1",
-                    std::string(name) + " " + text + " not allowed: m, n and k must be >= 1");
+void check_dimension(const char* name, const std::optional<std::int64_t>& value) {
+  if (!value) return;
+  const std::string text = std::to_string(*value);
+  if (*value < 1) {
+    throw ConfigError("shape_positive", std::string(name) + "=" + text, ">= 1",
+                      std::string(name) + " " + text + " not allowed: sizes must be >= 1");
+  }
+  if (*value > kMaxDimension) {
+    throw ConfigError("shape_range", std::string(name) + "=" + text, "<= 2^31-1",
+                      std::string(name) + " " + text + " not allowed: the kernels index each size with 32 bits");
+  }
 }
 
-}  // namespace
+void check_reduction_size(const char* name, const std::optional<std::int64_t>& k, int group_size) {
+  check_dimension(name, k);
+  if (!k || group_size <= 0 || *k % group_size == 0) return;
+  const std::string group = std::to_string(group_size);
+  throw ConfigError("k_multiple_of_group", std::string(name) + "=" + std::to_string(*k), "multiples of " + group,
+                    std::string(name) + " " + std::to_string(*k) + " not allowed for group_size " + group +
+                        ": a reduction size must be a multiple of the group size");
+}
 
 void check_shape(const ProblemSpec& problem) {
-  check_positive("m", problem.m);
-  check_positive("n", problem.n);
-  check_positive("k", problem.k);
-  if (!problem.k) return;
-  std::int64_t k = *problem.k;
-  if (problem.group_size > 0 && k % problem.group_size != 0) {
-    std::string group = std::to_string(problem.group_size);
-    throw ConfigError("k_multiple_of_group", std::to_string(k), "multiples of " + group,
-                      "k " + std::to_string(k) + " not allowed for group_size " + group +
-                          ": K must be a multiple of the group size");
-  }
-  if (k % kMinTileK != 0) {
-    std::string tile = std::to_string(kMinTileK);
-    throw ConfigError("k_multiple_of_tile", std::to_string(k), "multiples of " + tile,
-                      "k " + std::to_string(k) + " not allowed: K must be a multiple of " + tile +
-                          " (the smallest K tile)");
-  }
+  check_dimension("m", problem.m);
+  check_dimension("n", problem.n);
+  check_reduction_size("k", problem.k, problem.group_size);
 }
 
 }  // namespace marlin_jit

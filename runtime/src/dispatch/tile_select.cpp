@@ -2,6 +2,9 @@
 #include "dispatch/tile_select.hpp"
 
 #include <algorithm>
+#include <string>
+
+#include "marlin_jit/error.hpp"
 
 namespace marlin_jit::dispatch {
 namespace {
@@ -51,6 +54,26 @@ WarpLayout warp_layout(const TileConfig& tile) {
   return layout;
 }
 
+void check_tile(const TileConfig& tile, int sm) {
+  const bool valid = tile.threads >= 32 && tile.threads <= 1024 && tile.n_blocks >= 1 && tile.k_blocks >= 4 &&
+                     tile.k_blocks % 4 == 0 && tile.m_blocks >= 1 && tile.m_blocks <= 4 && tile.stages >= 2 &&
+                     tile.stages <= 16 && warp_layout(tile).valid;
+  if (!valid) {
+    throw ConfigError("tile_config", to_string(tile),
+                      "threads a multiple of 32, at most 1024; each warp owns min(2, n_blocks) 16-column blocks; "
+                      "the warps per column group a power of two taking 1, 2 or a multiple of 4 of the k_blocks (a "
+                      "multiple of 4); m_blocks 1..4; stages 2..16",
+                      "tile " + to_string(tile) + " is not a valid GEMM tile");
+  }
+  const DeviceLimits limits = default_limits(sm);
+  if (shared_bytes(tile) > limits.max_shared_bytes_per_block) {
+    throw ConfigError("tile_shared_memory", std::to_string(shared_bytes(tile)),
+                      "<= " + std::to_string(limits.max_shared_bytes_per_block),
+                      "tile " + to_string(tile) + " needs " + std::to_string(shared_bytes(tile)) +
+                          " bytes of shared memory, more than sm_" + std::to_string(sm) + " gives a block");
+  }
+}
+
 int stage_bytes(const TileConfig& tile) {
   const int k_chunks = tile.k_blocks / 4;
   return tile.n_blocks * k_chunks * (kWeightAtomBytes + kScaleAtomBytes) + tile.tile_m() * tile.tile_k() * 2;
@@ -96,10 +119,30 @@ DeviceLimits default_limits(int sm) {
 
 bool prefer_dequant_gemm(std::int64_t m, std::int64_t /*n*/, std::int64_t /*k*/) { return m >= kDequantGemmMinM; }
 
+bool use_dequant_gemm(GemmPath path, std::int64_t m, std::int64_t n, std::int64_t k, bool cublas_available) {
+  if (path != GemmPath::automatic && path != GemmPath::marlin && path != GemmPath::dequant_cublas) {
+    throw ConfigError("gemm_path", std::to_string(static_cast<int>(path)), "automatic, marlin, dequant_cublas",
+                      "unknown GEMM path " + std::to_string(static_cast<int>(path)));
+  }
+  if (path == GemmPath::dequant_cublas && !cublas_available) {
+    throw ConfigError("gemm_path", "dequant_cublas", "libcublas.so.13 loadable",
+                      "the dequantize + cuBLAS path needs libcublas, which could not be loaded");
+  }
+  return path == GemmPath::dequant_cublas ||
+         (path == GemmPath::automatic && prefer_dequant_gemm(m, n, k) && cublas_available);
+}
+
 TileConfig select_tile(std::int64_t m, std::int64_t n, std::int64_t k, const DeviceLimits& limits) {
   const int k_blocks = k % 128 == 0 ? 8 : 4;
   const bool narrow = (n + 127) / 128 < limits.multiprocessors / 8;  // wide tiles split K instead (NOTES v6)
   return select_tile_stages(make_tile(m_blocks_for(m), narrow ? 4 : 8, k_blocks, limits), limits);
+}
+
+TileConfig select_moe_tile(std::int64_t rows_per_expert, std::int64_t n, std::int64_t k,
+                           std::int64_t m_blocks_estimate, const DeviceLimits& limits) {
+  const int k_blocks = k % 128 == 0 ? 8 : 4;
+  const bool narrow = (n + 127) / 128 * m_blocks_estimate < limits.multiprocessors;
+  return select_tile_stages(make_tile(m_blocks_for(rows_per_expert), narrow ? 4 : 8, k_blocks, limits), limits);
 }
 
 std::vector<TileConfig> candidate_tiles(const DeviceLimits& limits) {

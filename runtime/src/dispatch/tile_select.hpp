@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "marlin_jit/nvfp4_linear.hpp"
 #include "marlin_jit/types.hpp"
 
 namespace marlin_jit::dispatch {
@@ -30,6 +31,10 @@ struct WarpLayout {
   bool valid = false;        // the template's static_asserts hold
 };
 WarpLayout warp_layout(const TileConfig& tile);
+
+// Rules tile_config (the template's static_asserts: warp_layout valid, k_blocks a multiple of 4, m_blocks 1..4,
+// stages 2..16) and tile_shared_memory (one block fits sm's smallest part): the one check of a tile named in a spec.
+void check_tile(const TileConfig& tile, int sm);
 
 // Shared memory of one pipeline stage of `tile`.
 int stage_bytes(const TileConfig& tile);
@@ -56,7 +61,17 @@ inline constexpr std::int64_t kDequantGemmMinM = 129;
 // Whether automatic dispatch takes the dequantize + cuBLAS path for this shape.
 bool prefer_dequant_gemm(std::int64_t m, std::int64_t n, std::int64_t k);
 
+// k: the prepared K (a multiple of 64); n: the output columns.
+// Rule gemm_path: whether apply takes the dequantize + cuBLAS path. `path` must be one of GemmPath's values, and
+// dequant_cublas needs libcublas (`cublas_available`); automatic takes it when prefer_dequant_gemm and cuBLAS is there.
+bool use_dequant_gemm(GemmPath path, std::int64_t m, std::int64_t n, std::int64_t k, bool cublas_available);
+
 TileConfig select_tile(std::int64_t m, std::int64_t n, std::int64_t k, const DeviceLimits& limits);
+
+// The tile of a grouped MoE GEMM: the M block sized for the slots an expert gets on average (rows_per_expert), 64-
+// column tiles where 128-column ones would leave SMs idle over the blocks the routing touches (m_blocks_estimate).
+TileConfig select_moe_tile(std::int64_t rows_per_expert, std::int64_t n, std::int64_t k,
+                           std::int64_t m_blocks_estimate, const DeviceLimits& limits);
 
 // Every configuration select_tile can return for `limits`, over all shapes (for precompile).
 std::vector<TileConfig> candidate_tiles(const DeviceLimits& limits);

@@ -18,6 +18,9 @@ struct Buffer {
 
 struct Slot {
   Buffer partials, counters, dense_weights;
+  Buffer moe_routing, moe_intermediate, moe_slot_outputs, moe_invalid_ids;
+  unsigned int* moe_invalid_ids_host = nullptr;  // pinned, lives until process exit like the buffers
+  unsigned int moe_invalid_ids_reported = 0;
 };
 
 std::mutex& pool_mutex() {
@@ -79,6 +82,35 @@ CUdeviceptr acquire_dense_weights(CUstream stream, std::uint64_t bytes) {
   Slot& slot = slot_for(stream);
   ensure(slot.dense_weights, bytes, stream);
   return slot.dense_weights.pointer;
+}
+
+MoeWorkspace acquire_moe_workspace(CUstream stream, std::uint64_t routing_bytes, std::uint64_t intermediate_bytes,
+                                   std::uint64_t slot_output_bytes) {
+  std::lock_guard<std::mutex> lock(pool_mutex());
+  Slot& slot = slot_for(stream);
+  ensure(slot.moe_routing, routing_bytes, stream);
+  ensure(slot.moe_intermediate, intermediate_bytes, stream);
+  ensure(slot.moe_slot_outputs, slot_output_bytes, stream);
+  if (ensure(slot.moe_invalid_ids, sizeof(unsigned int), stream)) {
+    const auto& cu = detail::driver();
+    void* host = nullptr;
+    detail::check_cu(cu.cuMemHostAlloc(&host, sizeof(unsigned int), 0), "cuMemHostAlloc");
+    slot.moe_invalid_ids_host = static_cast<unsigned int*>(host);
+    *slot.moe_invalid_ids_host = 0;
+    detail::check_cu(cu.cuMemsetD32Async(slot.moe_invalid_ids.pointer, 0, 1, stream), "cuMemsetD32Async");
+  }
+  return {slot.moe_routing.pointer, slot.moe_intermediate.pointer, slot.moe_slot_outputs.pointer,
+          slot.moe_invalid_ids.pointer, slot.moe_invalid_ids_host};
+}
+
+std::uint64_t take_unreported_invalid_ids(CUstream stream) {
+  std::lock_guard<std::mutex> lock(pool_mutex());
+  Slot& slot = slot_for(stream);
+  if (slot.moe_invalid_ids_host == nullptr) return 0;
+  const unsigned int seen = *static_cast<volatile unsigned int*>(slot.moe_invalid_ids_host);
+  const unsigned int unreported = seen - slot.moe_invalid_ids_reported;
+  slot.moe_invalid_ids_reported = seen;
+  return unreported;
 }
 
 }  // namespace marlin_jit::ops

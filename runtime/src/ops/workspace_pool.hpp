@@ -21,4 +21,22 @@ SplitWorkspace acquire_split_workspace(CUstream stream, std::uint64_t partial_fl
 // At least `bytes` of scratch for dequantized weights.
 CUdeviceptr acquire_dense_weights(CUstream stream, std::uint64_t bytes);
 
+// Scratch of the MoE layers on one stream: routing tables and the two GEMMs' slot rows, each at least the bytes
+// asked for, and the stream's count of out-of-range routing ids (device, zeroed on creation) with a pinned host
+// mirror that apply refreshes with an asynchronous copy after each call.
+struct MoeWorkspace {
+  CUdeviceptr routing = 0;       // sorted rows, block experts, padded total
+  CUdeviceptr intermediate = 0;  // GEMM1 output [slots][padded I]
+  CUdeviceptr slot_outputs = 0;  // GEMM2 output [slots][padded H]
+  CUdeviceptr invalid_ids = 0;   // unsigned int
+  unsigned int* invalid_ids_host = nullptr;
+};
+MoeWorkspace acquire_moe_workspace(CUstream stream, std::uint64_t routing_bytes, std::uint64_t intermediate_bytes,
+                                   std::uint64_t slot_output_bytes);
+
+// Out-of-range routing ids the pinned mirror of `stream` shows beyond those already reported (0 for a stream with no
+// MoE scratch yet), marking them reported. The device count only grows; the mirror is as fresh as the last copy
+// that finished.
+std::uint64_t take_unreported_invalid_ids(CUstream stream);
+
 }  // namespace marlin_jit::ops

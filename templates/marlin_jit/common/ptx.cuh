@@ -16,6 +16,12 @@ __device__ __forceinline__ void cp_async16(unsigned int smem, const void* global
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(smem), "l"(global));
 }
 
+// As cp_async16, but copies only the first `source_bytes` (0 or 16) and zero-fills the rest: K columns past the
+// activations' end read as exact zeros without touching memory past the row.
+__device__ __forceinline__ void cp_async16_zfill(unsigned int smem, const void* global, int source_bytes) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem), "l"(global), "r"(source_bytes));
+}
+
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
 
 template <int Pending>

@@ -4,6 +4,8 @@
 // to four 16-column blocks for its k16 steps and reuses every activation fragment across all of them; after the
 // loop, the K-warps of a column group sum their partial tiles through shared memory (reduce_k_warps), so only
 // K-warp 0 of each group holds the block's result.
+// Gather: the grouped MoE variant, whose tile rows are gathered rows of A (TileLoader); the caller points the
+// weights and scales at the block's expert.
 // Valid tile shapes are those runtime/src/dispatch/tile_select.cpp hands out; nothing here re-checks them.
 #pragma once
 
@@ -16,7 +18,7 @@
 
 namespace marlin_jit::kernels {
 
-template <typename T, typename Shape>
+template <typename T, typename Shape, bool Gather = false>
 struct Nvfp4Mainloop {
   using Pair = typename DTypeTraits<T>::Pair;
   static constexpr int kCols = Shape::kColumnsPerWarp;
@@ -28,7 +30,7 @@ struct Nvfp4Mainloop {
   const GemmParams& p;
   unsigned char* smem;
   const unsigned int smem_window;  // smem as a shared-window address, for cp.async and ldmatrix
-  TileLoader<T, Shape> loader;
+  TileLoader<T, Shape, Gather> loader;
   const int lane = threadIdx.x % 32;
   const int warp_n = (threadIdx.x / 32) % Shape::kWarpsN;
   const int warp_k = (threadIdx.x / 32) / Shape::kWarpsN;
@@ -152,7 +154,7 @@ struct Nvfp4Mainloop {
 
   // Runs this block's K range [split * k_tiles_per_split, ...) through the pipeline, then the K-warp reduction.
   __device__ void run() {
-    const int k_tiles = p.k / Shape::kTileK;
+    const int k_tiles = p.k_padded / Shape::kTileK;
     const int k_begin = blockIdx.z * p.k_tiles_per_split;
     const int k_end = min(k_begin + p.k_tiles_per_split, k_tiles);
     const int iterations = k_end - k_begin;

@@ -6,7 +6,10 @@
 // instructions a copy — see bench/NOTES.md, v3 and v6.)
 // Invalid chunks (columns past the padded N, rows past M) are not copied at all: a column of B only reaches the
 // same output column and a row of A the same output row, and those are never stored, so whatever the shared
-// memory holds there is harmless (at M = 1 this skips 15 of 16 activation copies).
+// memory holds there is harmless (at M = 1 this skips 15 of 16 activation copies). Activation columns past the
+// logical K (the prepared weights are padded to a multiple of 64 with zero codes) are zero-filled instead: a zero
+// weight times stale shared memory could be 0 · NaN.
+// Gather (grouped MoE GEMMs): row r of the tile reads A's row sorted_rows[r] / gather_divisor, one pointer per copy.
 // No L2 eviction hint: with createpolicy + .L2::cache_hint, t128m4n4k8s5 faulted with illegal instructions on an
 // H100 and the hint-free copies measured faster (bench/NOTES.md, v3).
 #pragma once
@@ -43,7 +46,7 @@ __device__ __forceinline__ void pin_in_register(Pointer*& pointer) {
   asm volatile("" : "+l"(pointer));
 }
 
-template <typename T, typename Shape>
+template <typename T, typename Shape, bool Gather = false>
 struct TileLoader {
   // Weights and scales: per column block of the tile, kKChunks atoms contiguous in the prepared layout.
   static constexpr int kWeightChunksPerColumn = Shape::kKChunks * nvfp4_layout::kWeightAtomBytes / 16;
@@ -56,10 +59,12 @@ struct TileLoader {
 
   const uint4* weight_source;      // this thread's first chunk in the next K tile to load
   const uint4* scale_source;
-  const uint4* activation_source;
+  const uint4* activation_source;   // dense: this thread's first chunk of A in the next K tile
+  const uint4* activation_rows[Gather ? ActivationSpread::kIterations : 1];  // gather: the same, per copy
   long long weight_column_stride;   // chunks between consecutive column blocks' streams
   long long scale_column_stride;
   long long activation_row_stride;  // chunks between consecutive rows of A
+  int activation_chunks_left;       // chunks of an A row from the next K tile's first on (past them: zero-fill)
   unsigned int valid_mask = 0;      // bit per (kind, iteration): column block inside padded N, row inside M
 
   static constexpr int kScaleBit = WeightSpread::kIterations;
@@ -67,7 +72,7 @@ struct TileLoader {
   static_assert(kActivationBit + ActivationSpread::kIterations <= 32, "valid bits fit one word");
 
   __device__ TileLoader(const GemmParams& p, int m_chunk, int n_tile, int first_k_tile) {
-    const long long k_chunks_total = p.k / nvfp4_layout::kKChunk;
+    const long long k_chunks_total = p.k_padded / nvfp4_layout::kKChunk;
     const int column_blocks = p.n_padded / 16;
     const int first_column = n_tile * Shape::kNBlocks;
     weight_column_stride = k_chunks_total * (nvfp4_layout::kWeightAtomBytes / 16);
@@ -81,6 +86,7 @@ struct TileLoader {
     activation_source = reinterpret_cast<const uint4*>(p.a) +
                         (m_chunk * Shape::kTileM + t / Shape::kActivationRowChunks) * activation_row_stride +
                         t % Shape::kActivationRowChunks;
+    activation_chunks_left = p.k / 8 - first_k_tile * Shape::kActivationRowChunks;
     // Opaque to the optimizer from here on: without this, ptxas re-derives each pointer from the kernel parameters
     // and threadIdx at every copy (a constant load, S2R and four address ops per copy) instead of keeping it.
     weight_source += first_k_tile * kWeightChunksPerColumn;
@@ -100,11 +106,25 @@ struct TileLoader {
     }
 #pragma unroll
     for (int j = 0; j < ActivationSpread::kIterations; ++j) {
-      valid_mask |= (ActivationSpread::owns(j) && m_chunk * Shape::kTileM + ActivationSpread::row(j) < p.m ? 1u : 0u)
-                    << (kActivationBit + j);
+      bool row_valid;
+      if constexpr (Gather) {
+        const int slot = ActivationSpread::owns(j) ? p.sorted_rows[m_chunk * Shape::kTileM + ActivationSpread::row(j)]
+                                                   : p.slots;
+        row_valid = slot < p.slots;
+        activation_rows[j] = reinterpret_cast<const uint4*>(p.a) +
+                             (row_valid ? slot / p.gather_divisor : 0) * activation_row_stride +
+                             column_chunk(j) + first_k_tile * Shape::kActivationRowChunks;
+        pin_in_register(activation_rows[j]);
+      } else {
+        row_valid = ActivationSpread::owns(j) && m_chunk * Shape::kTileM + ActivationSpread::row(j) < p.m;
+      }
+      valid_mask |= (row_valid ? 1u : 0u) << (kActivationBit + j);
     }
     asm volatile("" : "+r"(valid_mask));  // keep the bits: re-deriving them costs a compare per copy
   }
+
+  // The chunk of its row (in 16-byte units) that copy j of this thread reads.
+  __device__ static int column_chunk(int j) { return ActivationSpread::chunk(j) % Shape::kActivationRowChunks; }
 
   __device__ bool valid(int bit) const { return (valid_mask >> bit) & 1u; }
 
@@ -133,13 +153,25 @@ struct TileLoader {
       if (valid(kActivationBit + j)) {
         const int i = ActivationSpread::chunk(j);
         const int r = i / Shape::kActivationRowChunks, chunk = i % Shape::kActivationRowChunks;
-        cp_async16(activations + (r * Shape::kActivationRowChunks + (chunk ^ (r & 7))) * 16,
-                   activation_source + ActivationSpread::source_offset(j, activation_row_stride));
+        const uint4* source;
+        if constexpr (Gather) {
+          source = activation_rows[j];
+        } else {
+          source = activation_source + ActivationSpread::source_offset(j, activation_row_stride);
+        }
+        cp_async16_zfill(activations + (r * Shape::kActivationRowChunks + (chunk ^ (r & 7))) * 16, source,
+                         chunk < activation_chunks_left ? 16 : 0);
       }
     }
     weight_source += kWeightChunksPerColumn;
     scale_source += kScaleChunksPerColumn;
-    activation_source += Shape::kActivationRowChunks;
+    activation_chunks_left -= Shape::kActivationRowChunks;
+    if constexpr (Gather) {
+#pragma unroll
+      for (int j = 0; j < ActivationSpread::kIterations; ++j) activation_rows[j] += Shape::kActivationRowChunks;
+    } else {
+      activation_source += Shape::kActivationRowChunks;
+    }
   }
 };
 

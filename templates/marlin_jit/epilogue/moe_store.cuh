@@ -1,0 +1,85 @@
+// Epilogues of the grouped MoE GEMMs: each tile row is a routed slot (sorted_rows), each block one expert.
+//   silu_gated: GEMM1 of a gated expert. The prepared W1 interleaves gate and up by 16-row blocks (prep kernels,
+//               checkpoint_row), so a warp's two column blocks hold gate and up of the same 16 outputs:
+//               out[slot][i] = silu(gate_i) · up_i, i over the padded intermediate size.
+//   relu2:      GEMM1 of a non-gated expert: out[slot][i] = max(x_i, 0)².
+//   weighted:   GEMM2: out[slot][h] = slot_weight · x_h; the top-k rows of a token are summed afterwards in a fixed
+//               order (entry/moe_routing.cuh, moe_sum), so no float atomics and the same bits on every run.
+// x = accumulator · the expert's global scale (+ the expert's fp32 bias), all in fp32, rounded once at the store.
+#pragma once
+
+#include "marlin_jit/common/numeric.cuh"
+#include "marlin_jit/epilogue/store.cuh"
+#include "marlin_jit/gemm/gemm_params.cuh"
+
+namespace marlin_jit::kernels {
+
+enum class MoeEpilogue { silu_gated, relu2, weighted };
+
+__device__ __forceinline__ float expert_bias(const GemmParams& p, int expert, int col, int limit) {
+  return p.expert_bias != nullptr && col < limit ? p.expert_bias[static_cast<long long>(expert) * p.bias_stride + col]
+                                                 : 0.0f;
+}
+
+template <typename T>
+__device__ __forceinline__ void store_slot_pair(const GemmParams& p, int slot, int col, float v0, float v1) {
+  T* out = static_cast<T*>(p.out) + static_cast<long long>(slot) * p.out_stride + col;
+  *reinterpret_cast<typename DTypeTraits<T>::Pair*>(out) = DTypeTraits<T>::pair_from_floats(v0, v1);
+}
+
+// Gate and up meet in one thread: column blocks 2j (gate) and 2j + 1 (up) of the prepared W1 are c = 0 and 1 of a
+// warp's accumulators (TileShape: two columns per warp). p.n is the logical intermediate size I, whose gate bias
+// sits at [0, I) and up bias at [I, 2I) of the expert's bias row (the checkpoint's order).
+template <typename T, typename Shape, typename Mainloop>
+__device__ void store_gated_tile(const GemmParams& p, const Mainloop& mainloop, int expert, float scale) {
+  static_assert(Mainloop::kCols == 2, "gate and up need two column blocks per warp");
+  if (!mainloop.owns_output()) return;
+  const int lane = threadIdx.x % 32;
+  const int col0 = blockIdx.y * (Shape::kTileN / 2) + mainloop.warp_n * 16 + 2 * (lane % 4);
+#pragma unroll
+  for (int mi = 0; mi < Shape::kMBlocks; ++mi)
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+      const int slot = p.sorted_rows[blockIdx.x * Shape::kTileM + mi * 16 + 8 * half + lane / 4];
+      if (slot >= p.slots) continue;
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const int col = col0 + 8 * h;
+        if (col >= p.out_stride) continue;  // column blocks past the padded N (a partial last tile)
+        float v[2];
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+          const float gate = mainloop.acc[mi][0][h][2 * half + e] * scale + expert_bias(p, expert, col + e, p.n);
+          const float up = mainloop.acc[mi][1][h][2 * half + e] * scale + expert_bias(p, expert, p.n + col + e, 2 * p.n);
+          v[e] = gate / (1.0f + __expf(-gate)) * up;
+        }
+        store_slot_pair<T>(p, slot, col, v[0], v[1]);
+      }
+    }
+}
+
+template <typename T, MoeEpilogue Epilogue, typename Shape, typename Mainloop>
+__device__ void store_moe_tile(const GemmParams& p, const Mainloop& mainloop, int expert) {
+  const float scale = p.expert_global_scales[expert];
+  if constexpr (Epilogue == MoeEpilogue::silu_gated) {
+    store_gated_tile<T, Shape>(p, mainloop, expert, scale);
+  } else {
+    for_each_accumulator_pair<Shape>(mainloop, [&](int row, int col, float v0, float v1) {
+      const int slot = p.sorted_rows[row];
+      if (slot >= p.slots || col >= p.out_stride) return;
+      v0 = v0 * scale + expert_bias(p, expert, col, p.n);
+      v1 = v1 * scale + expert_bias(p, expert, col + 1, p.n);
+      if constexpr (Epilogue == MoeEpilogue::relu2) {
+        v0 = fmaxf(v0, 0.0f) * fmaxf(v0, 0.0f);
+        v1 = fmaxf(v1, 0.0f) * fmaxf(v1, 0.0f);
+      } else {
+        const float weight = p.slot_weights[slot];
+        v0 *= weight;
+        v1 *= weight;
+      }
+      store_slot_pair<T>(p, slot, col, v0, v1);
+    });
+  }
+}
+
+}  // namespace marlin_jit::kernels
