@@ -1,5 +1,6 @@
 // Tests for runtime/src/ops/moe_plan.cpp: the worst-case block count bounds every routing (checked against brute
-// force over small routings), both GEMMs share the M block, and scratch covers the worst case of the shape.
+// force over small routings), both GEMMs share the M block, K splits cover K exactly, and scratch covers the worst
+// case of the shape.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -57,19 +58,45 @@ TEST(MoePlan, BothGemmsShareTheMBlockAndScratchCoversTheShape) {
     shape.intermediate_padded = 1856;
     const MoePlan plan = plan_moe(shape, h200);
     SCOPED_TRACE("M=" + std::to_string(m));
-    EXPECT_EQ(plan.gemm1.m_blocks, plan.gemm2.m_blocks);
-    EXPECT_EQ(plan.block_rows, 16 * plan.gemm1.m_blocks);
+    EXPECT_EQ(plan.gemm1.tile.m_blocks, plan.gemm2.tile.m_blocks);
+    EXPECT_EQ(plan.block_rows, 16 * plan.gemm1.tile.m_blocks);
     EXPECT_EQ(plan.slots, 6 * m);
     EXPECT_EQ(plan.max_blocks, worst_case_blocks(plan.slots, 128, plan.block_rows));
     EXPECT_EQ(plan.routing_ints,
               static_cast<std::uint64_t>(plan.max_blocks) * static_cast<std::uint64_t>(plan.block_rows + 1) + 1);
     EXPECT_EQ(plan.intermediate_elements, static_cast<std::uint64_t>(6 * m * 1856));
     EXPECT_EQ(plan.slot_output_elements, static_cast<std::uint64_t>(6 * m * 2688));
-    EXPECT_GE(plan.gemm1_n_tiles * plan.gemm1.tile_n(), 1856);
-    EXPECT_GE(plan.gemm2_n_tiles * plan.gemm2.tile_n(), 2688);
-    EXPECT_EQ(2688 % plan.gemm1.tile_k(), 0);  // each GEMM's K tile divides its prepared K
-    EXPECT_EQ(1856 % plan.gemm2.tile_k(), 0);
-    EXPECT_LE(plan.gemm1_shared, static_cast<unsigned>(h200.max_shared_bytes_per_block));
+    EXPECT_GE(plan.gemm1.n_tiles * plan.gemm1.tile.tile_n(), 1856);
+    EXPECT_GE(plan.gemm2.n_tiles * plan.gemm2.tile.tile_n(), 2688);
+    EXPECT_EQ(2688 % plan.gemm1.tile.tile_k(), 0);  // each GEMM's K tile divides its prepared K
+    EXPECT_EQ(1856 % plan.gemm2.tile.tile_k(), 0);
+    EXPECT_LE(plan.gemm1.shared_bytes, static_cast<unsigned>(h200.max_shared_bytes_per_block));
+    for (const GroupedGemmPlan* gemm : {&plan.gemm1, &plan.gemm2}) {
+      const int k_tiles = (gemm == &plan.gemm1 ? 2688 : 1856) / gemm->tile.tile_k();
+      // Every split gets K tiles, and together they cover K exactly once.
+      EXPECT_GE(gemm->splits, 1);
+      EXPECT_LT((gemm->splits - 1) * gemm->k_tiles_per_split, k_tiles);
+      EXPECT_GE(gemm->splits * gemm->k_tiles_per_split, k_tiles);
+      if (gemm->splits > 1) {
+        EXPECT_GE(plan.split_workspace_floats, static_cast<std::uint64_t>(gemm->splits) * plan.max_blocks *
+                                                   plan.block_rows * gemm->n_tiles * gemm->tile.tile_n());
+        EXPECT_GE(plan.split_counters, static_cast<std::uint64_t>(plan.max_blocks) * gemm->n_tiles);
+      }
+    }
+  }
+  {  // decode: six experts touched, far fewer blocks than the H200 holds, so both GEMMs split K four ways
+    MoeShape decode;
+    decode.m = 1;
+    decode.topk = 6;
+    decode.experts = 128;
+    decode.gemm1_n = 1856;
+    decode.hidden = decode.hidden_padded = 2688;
+    decode.intermediate_padded = 1856;
+    const MoePlan plan = plan_moe(decode, h200);
+    EXPECT_EQ(plan.gemm1.splits, 4);
+    EXPECT_EQ(plan.gemm2.splits, 4);
+    decode.m = 1024;  // 48 slots per expert, 128 experts: the grid fills the GPU, no split
+    EXPECT_EQ(plan_moe(decode, h200).gemm1.splits, 1);
   }
   MoeShape one;
   one.m = 1;
@@ -78,9 +105,9 @@ TEST(MoePlan, BothGemmsShareTheMBlockAndScratchCoversTheShape) {
   one.gemm1_n = 2 * 1536;
   one.hidden = one.hidden_padded = 4096;
   one.intermediate_padded = 1536;
-  EXPECT_EQ(plan_moe(one, h200).gemm1.m_blocks, 1) << "one token per expert takes the 16-row block";
+  EXPECT_EQ(plan_moe(one, h200).gemm1.tile.m_blocks, 1) << "one token per expert takes the 16-row block";
   one.m = 4096;
-  EXPECT_EQ(plan_moe(one, h200).gemm1.m_blocks, 4) << "256 slots per expert take the 64-row block";
+  EXPECT_EQ(plan_moe(one, h200).gemm1.tile.m_blocks, 4) << "256 slots per expert take the 64-row block";
 }
 
 }  // namespace

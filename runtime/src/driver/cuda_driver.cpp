@@ -85,6 +85,7 @@ DriverApi load_driver() {
   MARLIN_JIT_RESOLVE(api, get_proc, cuMemFree, 3020);
   MARLIN_JIT_RESOLVE(api, get_proc, cuMemHostAlloc, 2020);
   MARLIN_JIT_RESOLVE(api, get_proc, cuMemFreeHost, 2000);
+  MARLIN_JIT_RESOLVE(api, get_proc, cuMemHostGetDevicePointer, 3020);
   MARLIN_JIT_RESOLVE(api, get_proc, cuMemsetD8Async, 3020);
   MARLIN_JIT_RESOLVE(api, get_proc, cuMemsetD32Async, 3020);
   MARLIN_JIT_RESOLVE(api, get_proc, cuMemcpyHtoDAsync, 3020);

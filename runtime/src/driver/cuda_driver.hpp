@@ -34,6 +34,7 @@ struct DriverApi {
   PFN_cuMemFree_v3020 cuMemFree = nullptr;
   PFN_cuMemHostAlloc_v2020 cuMemHostAlloc = nullptr;
   PFN_cuMemFreeHost_v2000 cuMemFreeHost = nullptr;
+  PFN_cuMemHostGetDevicePointer_v3020 cuMemHostGetDevicePointer = nullptr;
   PFN_cuMemsetD8Async_v3020 cuMemsetD8Async = nullptr;
   PFN_cuMemsetD32Async_v3020 cuMemsetD32Async = nullptr;
   PFN_cuMemcpyHtoDAsync_v3020 cuMemcpyHtoDAsync = nullptr;

@@ -48,6 +48,12 @@ int splits_for_one_chunk(int blocks, int k_tiles, int multiprocessors) {
 
 }  // namespace
 
+int one_chunk_splits(std::int64_t blocks, int k_tiles, const TileConfig& tile, const dispatch::DeviceLimits& limits) {
+  const std::int64_t resident = dispatch::resident_blocks_per_sm(tile, limits) * limits.multiprocessors;
+  if (blocks >= resident) return 1;
+  return splits_for_one_chunk(static_cast<int>(blocks), k_tiles, limits.multiprocessors);
+}
+
 GemmPlan plan_gemm(std::int64_t m, std::int64_t n_padded, std::int64_t k, const TileConfig& tile,
                    const dispatch::DeviceLimits& limits) {
   GemmPlan plan;
@@ -58,9 +64,10 @@ GemmPlan plan_gemm(std::int64_t m, std::int64_t n_padded, std::int64_t k, const 
   const int blocks = plan.m_chunks * plan.n_tiles;
   const int resident = dispatch::resident_blocks_per_sm(tile, limits) * limits.multiprocessors;
   int best_splits = 1;
-  if (blocks < resident) {  // a grid that already fills every resident slot gains nothing from splitting
-    best_splits = plan.m_chunks == 1 ? splits_for_one_chunk(blocks, k_tiles, limits.multiprocessors)
-                                     : splits_filling_waves(blocks, k_tiles, resident);
+  if (plan.m_chunks == 1) {
+    best_splits = one_chunk_splits(blocks, k_tiles, tile, limits);
+  } else if (blocks < resident) {  // a grid that already fills every resident slot gains nothing from splitting
+    best_splits = splits_filling_waves(blocks, k_tiles, resident);
   }
   plan.splits = best_splits;
   plan.k_tiles_per_split = (k_tiles + best_splits - 1) / best_splits;

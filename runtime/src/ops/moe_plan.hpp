@@ -1,6 +1,7 @@
 // Launch geometry and scratch sizes of one MoE layer call: the M block both grouped GEMMs share (the token
 // alignment pads each expert's run to it), the worst-case block count over every routing of (M, topk), each GEMM's
-// tile and N tiles, and the per-stream scratch. Pure arithmetic (no CUDA calls), so it is unit-tested on the CPU.
+// tile, N tiles and K split (gemm_plan's one-chunk rule over the blocks a uniform routing touches, when an expert's
+// rows fit one M block), and the per-stream scratch. Pure arithmetic (no CUDA calls), so it is unit-tested on the CPU.
 #pragma once
 
 #include <cstdint>
@@ -18,13 +19,22 @@ struct MoeShape {
   std::int64_t intermediate_padded = 0;  // padded I: GEMM1's output width, GEMM2's K
 };
 
+// One grouped GEMM of the layer: its tile, N tiles, K split and shared memory.
+struct GroupedGemmPlan {
+  TileConfig tile;
+  int n_tiles = 0;
+  int splits = 1;
+  int k_tiles_per_split = 0;
+  unsigned shared_bytes = 0;
+};
+
 struct MoePlan {
   std::int64_t slots = 0;       // m · topk
   int block_rows = 16;          // the shared M block (16 · m_blocks)
   int max_blocks = 0;           // M blocks of the worst routing: Σ over touched experts of ceil(count / block_rows)
-  TileConfig gemm1, gemm2;      // same m_blocks
-  int gemm1_n_tiles = 0, gemm2_n_tiles = 0;
-  unsigned gemm1_shared = 0, gemm2_shared = 0;
+  GroupedGemmPlan gemm1, gemm2;  // same m_blocks
+  std::uint64_t split_workspace_floats = 0;  // partial sums of the larger split GEMM (0: neither splits)
+  std::uint64_t split_counters = 0;
   std::uint64_t routing_ints = 0;       // sorted rows (max_blocks · block_rows), block experts, padded total
   std::uint64_t intermediate_elements = 0;  // slots · padded I
   std::uint64_t slot_output_elements = 0;   // slots · padded H

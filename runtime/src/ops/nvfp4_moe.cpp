@@ -16,6 +16,7 @@
 #include "marlin_jit/kernel_spec.hpp"
 #include "marlin_jit/runtime.hpp"
 #include "ops/gemm_params.hpp"
+#include "ops/gemm_plan.hpp"
 #include "ops/layer_device.hpp"
 #include "ops/moe_plan.hpp"
 #include "ops/nvfp4_moe_phases.hpp"
@@ -65,6 +66,8 @@ void validate_checkpoint(const Nvfp4MoeCheckpoint& c) {
   dispatch::check_device_pointer("w1_scale", c.w1_scale);
   dispatch::check_device_pointer("w2", c.w2);
   dispatch::check_device_pointer("w2_scale", c.w2_scale);
+  dispatch::check_alignment("w1_bias", c.w1_bias, 4);
+  dispatch::check_alignment("w2_bias", c.w2_bias, 4);
   for (const auto* scales : {&c.w1_scale_2, &c.w2_scale_2}) {
     const char* name = scales == &c.w1_scale_2 ? "w1_scale_2" : "w2_scale_2";
     if (static_cast<std::int64_t>(scales->size()) != c.experts) {
@@ -78,25 +81,22 @@ void validate_checkpoint(const Nvfp4MoeCheckpoint& c) {
   }
 }
 
-// A float copy of a stacked [E][columns] bias, or 0 without one.
-CUdeviceptr copy_bias(ops::DeviceAllocations& memory, CUdeviceptr source, std::int64_t count, CUstream stream) {
-  if (source == 0) return 0;
-  const std::uint64_t bytes = static_cast<std::uint64_t>(count) * sizeof(float);
-  const CUdeviceptr copy = memory.allocate(bytes);
-  detail::check_cu(detail::driver().cuMemcpyDtoDAsync(copy, source, bytes, stream), "cuMemcpyDtoDAsync");
-  return copy;
+std::uint64_t bias_bytes(std::int64_t count) { return static_cast<std::uint64_t>(count) * sizeof(float); }
+
+// Copies a stacked [E][columns] fp32 bias into the layer's buffer (none: nothing to do).
+void copy_bias(CUdeviceptr copy, CUdeviceptr source, std::int64_t count, CUstream stream) {
+  if (source == 0) return;
+  detail::check_cu(detail::driver().cuMemcpyDtoDAsync(copy, source, bias_bytes(count), stream), "cuMemcpyDtoDAsync");
 }
 
-// Prepares one projection of every expert; returns (words, scales).
-std::pair<CUdeviceptr, CUdeviceptr> prepare_projection(Runtime& runtime, PreparedNvfp4Moe::Impl& layer,
-                                                       ops::Nvfp4PrepareJob job, CUstream stream) {
+// Allocates one projection's prepared buffers for every expert (before any kernel is enqueued, so a failed
+// allocation never frees memory a queued kernel still writes).
+void allocate_projection(PreparedNvfp4Moe::Impl& layer, ops::Nvfp4PrepareJob& job) {
   job.experts = layer.experts;
   job.prepared_words = layer.memory.allocate(
       static_cast<std::uint64_t>(ops::prepared_words(job.n_padded, job.k_padded) * layer.experts) * 4);
   job.prepared_scales = layer.memory.allocate(
       static_cast<std::uint64_t>(ops::prepared_scale_bytes(job.n_padded, job.k_padded) * layer.experts));
-  ops::enqueue_nvfp4_prepare(runtime, layer.where.limits.sm, job, stream);
-  return {job.prepared_words, job.prepared_scales};
 }
 
 }  // namespace
@@ -118,25 +118,38 @@ PreparedNvfp4Moe prepare_nvfp4_moe(Runtime& runtime, const Nvfp4MoeCheckpoint& c
   const auto& cu = detail::driver();
   ops::DeviceAllocations flags(impl->where.context);
   const CUdeviceptr nan_flags = flags.allocate(2 * sizeof(int));
-  detail::check_cu(cu.cuMemsetD32Async(nan_flags, 0, 2, stream), "cuMemsetD32Async");
   ops::Nvfp4PrepareJob w1{checkpoint.w1, checkpoint.w1_scale, 1, w1_rows, checkpoint.hidden, impl->gemm1_n,
                           impl->hidden_padded, gated(checkpoint.activation) ? checkpoint.intermediate : 0, 0, 0,
                           nan_flags};
-  std::tie(impl->w1_words, impl->w1_scales) = prepare_projection(runtime, *impl, w1, stream);
   ops::Nvfp4PrepareJob w2{checkpoint.w2, checkpoint.w2_scale, 1, checkpoint.hidden, checkpoint.intermediate,
                           impl->hidden_padded, impl->intermediate_padded, 0, 0, 0, nan_flags + sizeof(int)};
-  std::tie(impl->w2_words, impl->w2_scales) = prepare_projection(runtime, *impl, w2, stream);
-
+  allocate_projection(*impl, w1);
+  allocate_projection(*impl, w2);
+  impl->w1_words = w1.prepared_words, impl->w1_scales = w1.prepared_scales;
+  impl->w2_words = w2.prepared_words, impl->w2_scales = w2.prepared_scales;
   std::vector<float> scales;
   for (float s : checkpoint.w1_scale_2) scales.push_back(s * kGlobalScaleFold);
   for (float s : checkpoint.w2_scale_2) scales.push_back(s * kGlobalScaleFold);
   impl->global_scales = impl->memory.allocate(scales.size() * sizeof(float));
-  detail::check_cu(cu.cuMemcpyHtoDAsync(impl->global_scales, scales.data(), scales.size() * sizeof(float), stream),
-                   "cuMemcpyHtoDAsync");
-  impl->w1_bias = copy_bias(impl->memory, checkpoint.w1_bias, checkpoint.experts * w1_rows, stream);
-  impl->w2_bias = copy_bias(impl->memory, checkpoint.w2_bias, checkpoint.experts * checkpoint.hidden, stream);
+  if (checkpoint.w1_bias != 0) impl->w1_bias = impl->memory.allocate(bias_bytes(checkpoint.experts * w1_rows));
+  if (checkpoint.w2_bias != 0) impl->w2_bias = impl->memory.allocate(bias_bytes(checkpoint.experts * checkpoint.hidden));
+
+  // Everything is allocated: from here on only enqueues and the final wait, which also runs when an enqueue
+  // fails, so no queued work outlives the buffers it writes.
   int nan_found[2] = {0, 0};
-  detail::check_cu(cu.cuMemcpyDtoHAsync(nan_found, nan_flags, sizeof nan_found, stream), "cuMemcpyDtoHAsync");
+  try {
+    detail::check_cu(cu.cuMemsetD32Async(nan_flags, 0, 2, stream), "cuMemsetD32Async");
+    ops::enqueue_nvfp4_prepare(runtime, impl->where.limits.sm, w1, stream);
+    ops::enqueue_nvfp4_prepare(runtime, impl->where.limits.sm, w2, stream);
+    detail::check_cu(cu.cuMemcpyHtoDAsync(impl->global_scales, scales.data(), scales.size() * sizeof(float), stream),
+                     "cuMemcpyHtoDAsync");
+    copy_bias(impl->w1_bias, checkpoint.w1_bias, checkpoint.experts * w1_rows, stream);
+    copy_bias(impl->w2_bias, checkpoint.w2_bias, checkpoint.experts * checkpoint.hidden, stream);
+    detail::check_cu(cu.cuMemcpyDtoHAsync(nan_found, nan_flags, sizeof nan_found, stream), "cuMemcpyDtoHAsync");
+  } catch (...) {
+    cu.cuStreamSynchronize(stream);
+    throw;
+  }
   detail::check_cu(cu.cuStreamSynchronize(stream), "cuStreamSynchronize");  // also: `scales` may go now
   for (int projection = 0; projection < 2; ++projection) {
     if (nan_found[projection] == 0) continue;
@@ -189,26 +202,29 @@ ops::GemmParams grouped_params(const ops::MoePlan& plan, const ops::MoeWorkspace
   p.sorted_rows = routing;
   p.block_experts = routing + static_cast<std::int64_t>(plan.max_blocks) * plan.block_rows;
   p.slots = static_cast<int>(plan.slots);
-  p.splits = 1;
   return p;
 }
 
 void launch_grouped(Runtime& runtime, const PreparedNvfp4Moe::Impl& layer, DType dtype, Activation epilogue,
-                    const TileConfig& tile, unsigned shared, int n_tiles, int max_blocks, ops::GemmParams& params,
-                    CUstream stream) {
+                    const ops::GroupedGemmPlan& gemm, int max_blocks, const ops::SplitWorkspace& split,
+                    ops::GemmParams& params, CUstream stream) {
   KernelSpec spec;
   spec.kind = KernelKind::moe;
   spec.dtype = dtype;
   spec.sm = layer.where.limits.sm;
-  spec.tile = tile;
+  spec.tile = gemm.tile;
   spec.activation = epilogue;
-  KernelHandle kernel = runtime.get_kernel(request_for(spec), shared);
-  params.k_tiles_per_split = static_cast<int>(params.k_padded / tile.tile_k());
+  KernelHandle kernel = runtime.get_kernel(request_for(spec), gemm.shared_bytes);
+  params.k_tiles_per_split = gemm.k_tiles_per_split;
+  params.splits = gemm.splits;
+  params.workspace = reinterpret_cast<float*>(split.partials);
+  params.counters = reinterpret_cast<int*>(split.counters);
   LaunchDims dims;
   dims.grid[0] = static_cast<unsigned>(max_blocks);
-  dims.grid[1] = static_cast<unsigned>(n_tiles);
-  dims.block[0] = static_cast<unsigned>(tile.threads);
-  dims.dynamic_shared_bytes = shared;
+  dims.grid[1] = static_cast<unsigned>(gemm.n_tiles);
+  dims.grid[2] = static_cast<unsigned>(gemm.splits);
+  dims.block[0] = static_cast<unsigned>(gemm.tile.threads);
+  dims.dynamic_shared_bytes = gemm.shared_bytes;
   void* args[] = {&params};
   kernel.launch(dims, stream, args);
 }
@@ -222,8 +238,9 @@ void launch_align(Runtime& runtime, const PreparedNvfp4Moe::Impl& layer, const M
   int* block_experts = sorted_rows + static_cast<std::int64_t>(max_blocks) * block_rows;
   int* padded_total = block_experts + max_blocks;
   auto* invalid_ids = reinterpret_cast<unsigned int*>(scratch.invalid_ids);
-  void* kernel_args[] = {&topk_ids, &slots,         &experts,      &block_rows, &max_blocks,
-                         &sorted_rows, &block_experts, &padded_total, &invalid_ids};
+  auto* invalid_ids_mirror = reinterpret_cast<unsigned int*>(scratch.invalid_ids_mirror);
+  void* kernel_args[] = {&topk_ids,    &slots,         &experts,      &block_rows,  &max_blocks,
+                         &sorted_rows, &block_experts, &padded_total, &invalid_ids, &invalid_ids_mirror};
   LaunchDims dims;
   dims.block[0] = kMoeAlignThreads;
   ops::prep_kernel(runtime, layer.where.limits.sm, kPrepMoeAlign).launch(dims, stream, kernel_args);
@@ -260,6 +277,10 @@ void ops::apply_nvfp4_moe_phased(Runtime& runtime, const PreparedNvfp4Moe& prepa
   const ops::MoeWorkspace scratch =
       ops::acquire_moe_workspace(stream, plan.routing_ints * sizeof(int), plan.intermediate_elements * 2,
                                  plan.slot_output_elements * 2);
+  ops::SplitWorkspace split;
+  if (plan.split_workspace_floats > 0) {
+    split = ops::acquire_split_workspace(stream, plan.split_workspace_floats, plan.split_counters);
+  }
   launch_align(runtime, layer, args, plan, scratch, stream);
   if (after_phase) after_phase("align");
 
@@ -280,8 +301,7 @@ void ops::apply_nvfp4_moe_phased(Runtime& runtime, const PreparedNvfp4Moe& prepa
   gemm1.expert_scale_bytes = ops::prepared_scale_bytes(layer.gemm1_n, layer.hidden_padded);
   gemm1.gather_divisor = args.topk;
   gemm1.out_stride = static_cast<int>(layer.intermediate_padded);
-  launch_grouped(runtime, layer, args.dtype, layer.activation, plan.gemm1, plan.gemm1_shared, plan.gemm1_n_tiles,
-                 plan.max_blocks, gemm1, stream);
+  launch_grouped(runtime, layer, args.dtype, layer.activation, plan.gemm1, plan.max_blocks, split, gemm1, stream);
   if (after_phase) after_phase("gemm1");
 
   ops::GemmParams gemm2 = grouped_params(plan, scratch);
@@ -302,14 +322,10 @@ void ops::apply_nvfp4_moe_phased(Runtime& runtime, const PreparedNvfp4Moe& prepa
   gemm2.expert_scale_bytes = ops::prepared_scale_bytes(layer.hidden_padded, layer.intermediate_padded);
   gemm2.gather_divisor = 1;
   gemm2.out_stride = static_cast<int>(layer.hidden_padded);
-  launch_grouped(runtime, layer, args.dtype, Activation::none, plan.gemm2, plan.gemm2_shared, plan.gemm2_n_tiles,
-                 plan.max_blocks, gemm2, stream);
+  launch_grouped(runtime, layer, args.dtype, Activation::none, plan.gemm2, plan.max_blocks, split, gemm2, stream);
   if (after_phase) after_phase("gemm2");
 
   launch_sum(runtime, layer, args, scratch, stream);
-  detail::check_cu(detail::driver().cuMemcpyDtoHAsync(scratch.invalid_ids_host, scratch.invalid_ids,
-                                                      sizeof(unsigned int), stream),
-                   "cuMemcpyDtoHAsync");
   if (after_phase) after_phase("sum");
 }
 

@@ -19,7 +19,8 @@ struct Buffer {
 struct Slot {
   Buffer partials, counters, dense_weights;
   Buffer moe_routing, moe_intermediate, moe_slot_outputs, moe_invalid_ids;
-  unsigned int* moe_invalid_ids_host = nullptr;  // pinned, lives until process exit like the buffers
+  unsigned int* moe_invalid_ids_host = nullptr;  // pinned and mapped, lives until process exit like the buffers
+  CUdeviceptr moe_invalid_ids_mirror = 0;        // its device address
   unsigned int moe_invalid_ids_reported = 0;
 };
 
@@ -94,13 +95,14 @@ MoeWorkspace acquire_moe_workspace(CUstream stream, std::uint64_t routing_bytes,
   if (ensure(slot.moe_invalid_ids, sizeof(unsigned int), stream)) {
     const auto& cu = detail::driver();
     void* host = nullptr;
-    detail::check_cu(cu.cuMemHostAlloc(&host, sizeof(unsigned int), 0), "cuMemHostAlloc");
+    detail::check_cu(cu.cuMemHostAlloc(&host, sizeof(unsigned int), CU_MEMHOSTALLOC_DEVICEMAP), "cuMemHostAlloc");
     slot.moe_invalid_ids_host = static_cast<unsigned int*>(host);
     *slot.moe_invalid_ids_host = 0;
+    detail::check_cu(cu.cuMemHostGetDevicePointer(&slot.moe_invalid_ids_mirror, host, 0), "cuMemHostGetDevicePointer");
     detail::check_cu(cu.cuMemsetD32Async(slot.moe_invalid_ids.pointer, 0, 1, stream), "cuMemsetD32Async");
   }
   return {slot.moe_routing.pointer, slot.moe_intermediate.pointer, slot.moe_slot_outputs.pointer,
-          slot.moe_invalid_ids.pointer, slot.moe_invalid_ids_host};
+          slot.moe_invalid_ids.pointer, slot.moe_invalid_ids_mirror};
 }
 
 std::uint64_t take_unreported_invalid_ids(CUstream stream) {

@@ -22,14 +22,15 @@ SplitWorkspace acquire_split_workspace(CUstream stream, std::uint64_t partial_fl
 CUdeviceptr acquire_dense_weights(CUstream stream, std::uint64_t bytes);
 
 // Scratch of the MoE layers on one stream: routing tables and the two GEMMs' slot rows, each at least the bytes
-// asked for, and the stream's count of out-of-range routing ids (device, zeroed on creation) with a pinned host
-// mirror that apply refreshes with an asynchronous copy after each call.
+// asked for, and the stream's count of out-of-range routing ids (device, zeroed on creation) with a mirror in pinned
+// host memory mapped into the device, which the alignment kernel updates whenever the count grows (no copy to
+// enqueue, so the hot path stays one launch per phase).
 struct MoeWorkspace {
   CUdeviceptr routing = 0;       // sorted rows, block experts, padded total
   CUdeviceptr intermediate = 0;  // GEMM1 output [slots][padded I]
   CUdeviceptr slot_outputs = 0;  // GEMM2 output [slots][padded H]
-  CUdeviceptr invalid_ids = 0;   // unsigned int
-  unsigned int* invalid_ids_host = nullptr;
+  CUdeviceptr invalid_ids = 0;         // unsigned int
+  CUdeviceptr invalid_ids_mirror = 0;  // the mirror's device address
 };
 MoeWorkspace acquire_moe_workspace(CUstream stream, std::uint64_t routing_bytes, std::uint64_t intermediate_bytes,
                                    std::uint64_t slot_output_bytes);

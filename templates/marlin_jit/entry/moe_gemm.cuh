@@ -1,8 +1,9 @@
 // Kernel entry for the grouped MoE GEMMs: the dense mainloop over gathered rows, one expert per M block.
 //   moe_gemm<T, nvfp4, 16, Epilogue, Threads, MBlocks, NBlocks, KBlocks, Stages>
-// Grid: (the shape's worst-case count of M blocks, N tiles, 1); blocks whose block_experts entry is negative (past
-// the routed total) return at once, so one grid serves every routing of the shape, inside CUDA graphs too.
-// Dynamic shared memory TileShape::kSharedBytes. No K split: every block writes its own rows.
+// Grid: (the shape's worst-case count of M blocks, N tiles, K splits); blocks whose block_experts entry is negative
+// (past the routed total) return at once, so one grid serves every routing of the shape, inside CUDA graphs too.
+// Dynamic shared memory TileShape::kSharedBytes. With K splits, the last split of a tile sums the partials in split
+// order before the epilogue (gather_moe_splits).
 #pragma once
 
 #include "marlin_jit/common/quant_kind.cuh"
@@ -24,6 +25,7 @@ __global__ void __launch_bounds__(Threads) moe_gemm(const GemmParams params) {
   extern __shared__ __align__(16) unsigned char shared[];
   Nvfp4Mainloop<T, Shape, true> mainloop(expert_params, shared);
   mainloop.run();
+  if (!gather_moe_splits<Shape>(params, mainloop)) return;
   store_moe_tile<T, Epilogue, Shape>(params, mainloop, expert);
 }
 

@@ -37,19 +37,52 @@ __device__ void block_inclusive_scan(int* values, int count) {
   }
 }
 
+// Writes the stable position of every valid slot of one chunk of blockDim.x consecutive slots (slot base + t):
+// slots of an expert land in slot order, so the routing tables are the same bits on every launch. Within a warp the
+// rank comes from the lanes holding the same expert; across warps from warp_counts, the per-warp count of each
+// expert (a byte: at most 32). Three barriers per chunk; every thread of the block must call it.
+__device__ void place_chunk_stably(const int* topk_ids, int base, int slots, int experts, int* cursor,
+                                   unsigned char (*warp_counts)[kAlignMaxExperts], int* sorted_rows) {
+  const int t = static_cast<int>(threadIdx.x), warp = t / 32;
+  const int s = base + t;
+  const unsigned int active = __ballot_sync(0xFFFFFFFFu, s < slots);
+  const int expert = s < slots ? topk_ids[s] : -1;
+  const bool valid = expert >= 0 && expert < experts;
+  KeyPeers peers{0u, 0, 0};
+  if (s < slots) peers = warp_peers_of_key(valid ? expert : -1, active);
+  const bool leader = valid && peers.rank == 0;
+  if (leader) warp_counts[warp][expert] = static_cast<unsigned char>(peers.count);
+  __syncthreads();
+  if (valid) {
+    int position = cursor[expert] + peers.rank;
+    for (int w = 0; w < warp; ++w) position += warp_counts[w][expert];
+    sorted_rows[position] = s;
+  }
+  __syncthreads();  // every lane has read cursor and warp_counts
+  if (leader) {
+    atomicAdd(&cursor[expert], peers.count);  // a sum: the same result in any order
+    warp_counts[warp][expert] = 0;
+  }
+  __syncthreads();
+}
+
 // One block of kAlignThreads. Outputs, all fully written on every launch (the buffers can be reused across
-// launches and graph replays): sorted_rows[max_blocks·block_rows] (slots grouped by expert, each run padded to a
-// multiple of block_rows with the sentinel `slots`; order inside a run unspecified), block_experts[max_blocks]
-// (-1 past the padded total), *padded_total. *invalid_ids is incremented by this launch's out-of-range ids.
+// launches and graph replays): sorted_rows[max_blocks·block_rows] (slots grouped by expert in slot order, each run
+// padded to a multiple of block_rows with the sentinel `slots`), block_experts[max_blocks] (-1 past the padded
+// total), *padded_total. *invalid_ids is incremented by this launch's out-of-range ids, and its new value written
+// to *invalid_ids_mirror (host memory mapped into the device) when it changes.
 __global__ void __launch_bounds__(kAlignThreads) moe_align(const int* topk_ids, int slots, int experts,
                                                            int block_rows, int max_blocks, int* sorted_rows,
                                                            int* block_experts, int* padded_total,
-                                                           unsigned int* invalid_ids) {
+                                                           unsigned int* invalid_ids,
+                                                           unsigned int* invalid_ids_mirror) {
   __shared__ int count[kAlignMaxExperts];   // slots per expert, then the padded run's end (inclusive scan)
   __shared__ int cursor[kAlignMaxExperts];  // next free position of each run
+  __shared__ unsigned char warp_counts[kAlignThreads / 32][kAlignMaxExperts];
   __shared__ int invalid;
   const int t = static_cast<int>(threadIdx.x);
   for (int e = t; e < experts; e += blockDim.x) count[e] = 0;
+  for (int i = t; i < (kAlignThreads / 32) * kAlignMaxExperts; i += blockDim.x) (&warp_counts[0][0])[i] = 0;
   if (t == 0) invalid = 0;
   __syncthreads();
   for (int base = 0; base < slots; base += blockDim.x) {
@@ -69,9 +102,10 @@ __global__ void __launch_bounds__(kAlignThreads) moe_align(const int* topk_ids, 
   const int total = count[experts - 1];
   if (t == 0) {
     *padded_total = total;
-    if (invalid > 0) atomicAdd(invalid_ids, static_cast<unsigned int>(invalid));
+    if (invalid > 0) *invalid_ids_mirror = atomicAdd(invalid_ids, static_cast<unsigned int>(invalid)) + invalid;
   }
-  for (int i = t; i < max_blocks * block_rows; i += blockDim.x) sorted_rows[i] = slots;
+  const long long padded_rows = static_cast<long long>(max_blocks) * block_rows;
+  for (long long i = t; i < padded_rows; i += blockDim.x) sorted_rows[i] = slots;
   for (int b = t; b < max_blocks; b += blockDim.x) {
     const int row = b * block_rows;
     int expert = -1;
@@ -85,19 +119,9 @@ __global__ void __launch_bounds__(kAlignThreads) moe_align(const int* topk_ids, 
     }
     block_experts[b] = expert;
   }
-  __syncthreads();  // sentinels are written before any slot lands (same block: ordered by the barrier)
+  __syncthreads();  // sentinels and cursors are in place before any slot lands (same block: the barrier orders them)
   for (int base = 0; base < slots; base += blockDim.x) {
-    const int s = base + t;
-    const unsigned int active = __ballot_sync(0xFFFFFFFFu, s < slots);
-    if (s >= slots) continue;
-    const int expert = topk_ids[s];
-    const bool valid = expert >= 0 && expert < experts;
-    const KeyPeers peers = warp_peers_of_key(valid ? expert : -1, active);
-    if (!valid) continue;
-    int first = 0;
-    if (peers.rank == 0) first = atomicAdd(&cursor[expert], peers.count);
-    first = __shfl_sync(peers.lanes, first, __ffs(peers.lanes) - 1);
-    sorted_rows[first + peers.rank] = s;
+    place_chunk_stably(topk_ids, base, slots, experts, cursor, warp_counts, sorted_rows);
   }
 }
 

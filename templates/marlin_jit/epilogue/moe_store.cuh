@@ -58,6 +58,55 @@ __device__ void store_gated_tile(const GemmParams& p, const Mainloop& mainloop, 
     }
 }
 
+// The K-split partial sums of one tile, gathered by its last split (see gather_moe_splits).
+template <typename Shape, typename Mainloop>
+__device__ bool gather_moe_split_partials(const GemmParams& p, Mainloop& mainloop) {
+  if (gridDim.z == 1) return true;
+  const long long rows = static_cast<long long>(gridDim.x) * Shape::kTileM;
+  const long long cols = static_cast<long long>(gridDim.y) * Shape::kTileN;
+  auto partial = [&](int split, int row, int col) { return p.workspace + (split * rows + row) * cols + col; };
+  auto routed = [&](int row) { return p.sorted_rows[row] < p.slots; };  // padding rows are never summed
+  for_each_accumulator_pair<Shape>(mainloop, [&](int row, int col, float v0, float v1) {
+    if (routed(row)) *reinterpret_cast<float2*>(partial(blockIdx.z, row, col)) = make_float2(v0, v1);
+  });
+  __shared__ int is_last_split;
+  __threadfence();  // this thread's partials are visible device-wide before the counter moves
+  __syncthreads();
+  const int tile = blockIdx.x * gridDim.y + blockIdx.y;
+  if (threadIdx.x == 0) is_last_split = atomicAdd(p.counters + tile, 1) == static_cast<int>(gridDim.z) - 1;
+  __syncthreads();
+  if (!is_last_split) return false;
+  __threadfence();
+  if (threadIdx.x == 0) p.counters[tile] = 0;
+  for_each_accumulator_pair<Shape>(mainloop, [&](int row, int col, float& v0, float& v1) {
+    if (!routed(row)) return;
+    float2 sum = make_float2(0.0f, 0.0f);
+#pragma unroll 1  // unrolled, this loop (in 16 copies) spilled on the 64-thread tiles and doubled the cubin
+    for (int split = 0; split < static_cast<int>(gridDim.z); ++split) {
+      const float2 part = __ldcg(reinterpret_cast<const float2*>(partial(split, row, col)));
+      sum.x += part.x;
+      sum.y += part.y;
+    }
+    v0 = sum.x;
+    v1 = sum.y;
+  });
+  return true;
+}
+
+// K split (gridDim.z > 1): every split writes the partial sums of its routed rows to the workspace; the last split
+// to arrive (per-tile counter, reset for the next launch) adds all partials in split order into its accumulators —
+// deterministic — and goes on to the epilogue. Returns whether this block holds the tile's sums.
+// Only 16-row tiles split (ops/moe_plan.cpp splits only when an expert's rows fit one): compiled into larger tiles,
+// the split code cost registers and 3-4x the cubin size, and the GEMMs at M >= 1024 lost 12-50% (bench/NOTES.md v9).
+template <typename Shape, typename Mainloop>
+__device__ bool gather_moe_splits(const GemmParams& p, Mainloop& mainloop) {
+  if constexpr (Shape::kMBlocks > 1) {
+    return true;
+  } else {
+    return gather_moe_split_partials<Shape>(p, mainloop);
+  }
+}
+
 template <typename T, MoeEpilogue Epilogue, typename Shape, typename Mainloop>
 __device__ void store_moe_tile(const GemmParams& p, const Mainloop& mainloop, int expert) {
   const float scale = p.expert_global_scales[expert];

@@ -28,9 +28,10 @@ __device__ __forceinline__ void store_output_pair(const GemmParams& p, int row, 
 }
 
 // Calls visit(row, col, v0, v1) for every final accumulator pair this thread holds (none outside K-warp 0 of its
-// column group): (row, col) and (row, col + 1) of the output, offset by this block's tile origin.
+// column group): (row, col) and (row, col + 1) of the output, offset by this block's tile origin. v0 and v1 are the
+// accumulators themselves: a visitor taking float& may change them (Mainloop non-const).
 template <typename Shape, typename Mainloop, typename Visit>
-__device__ __forceinline__ void for_each_accumulator_pair(const Mainloop& mainloop, Visit visit) {
+__device__ __forceinline__ void for_each_accumulator_pair(Mainloop& mainloop, Visit visit) {
   if (!mainloop.owns_output()) return;
   const int lane = threadIdx.x % 32;
   const int row0 = blockIdx.x * Shape::kTileM + lane / 4;

@@ -123,6 +123,30 @@ struct TileLoader {
     asm volatile("" : "+r"(valid_mask));  // keep the bits: re-deriving them costs a compare per copy
   }
 
+  // Copies this thread's activation chunks of the next K tile; ZeroFill: chunks past the logical K read as zeros.
+  template <bool ZeroFill>
+  __device__ __forceinline__ void load_activations(unsigned int activations) {
+#pragma unroll
+    for (int j = 0; j < ActivationSpread::kIterations; ++j) {
+      if (valid(kActivationBit + j)) {
+        const int i = ActivationSpread::chunk(j);
+        const int r = i / Shape::kActivationRowChunks, chunk = i % Shape::kActivationRowChunks;
+        const unsigned int target = activations + (r * Shape::kActivationRowChunks + (chunk ^ (r & 7))) * 16;
+        const uint4* source;
+        if constexpr (Gather) {
+          source = activation_rows[j];
+        } else {
+          source = activation_source + ActivationSpread::source_offset(j, activation_row_stride);
+        }
+        if constexpr (ZeroFill) {
+          cp_async16_zfill(target, source, chunk < activation_chunks_left ? 16 : 0);
+        } else {
+          cp_async16(target, source);
+        }
+      }
+    }
+  }
+
   // The chunk of its row (in 16-byte units) that copy j of this thread reads.
   __device__ static int column_chunk(int j) { return ActivationSpread::chunk(j) % Shape::kActivationRowChunks; }
 
@@ -148,20 +172,13 @@ struct TileLoader {
       }
     }
     const unsigned int activations = scales + Shape::kScaleBytes;
-#pragma unroll
-    for (int j = 0; j < ActivationSpread::kIterations; ++j) {
-      if (valid(kActivationBit + j)) {
-        const int i = ActivationSpread::chunk(j);
-        const int r = i / Shape::kActivationRowChunks, chunk = i % Shape::kActivationRowChunks;
-        const uint4* source;
-        if constexpr (Gather) {
-          source = activation_rows[j];
-        } else {
-          source = activation_source + ActivationSpread::source_offset(j, activation_row_stride);
-        }
-        cp_async16_zfill(activations + (r * Shape::kActivationRowChunks + (chunk ^ (r & 7))) * 16, source,
-                         chunk < activation_chunks_left ? 16 : 0);
-      }
+    // Dense: only a K tile that reaches past the logical K zero-fills, a test per stage rather than per copy (a
+    // compare and a register operand per copy cost 12% at M = 64 on an H200). Gather: the zero-fill test per copy,
+    // since two copies of the loop raised the grouped kernels from 126 to 158 registers (bench/NOTES.md v9).
+    if (Gather || activation_chunks_left < Shape::kActivationRowChunks) {
+      load_activations<true>(activations);
+    } else {
+      load_activations<false>(activations);
     }
     weight_source += kWeightChunksPerColumn;
     scale_source += kScaleChunksPerColumn;
