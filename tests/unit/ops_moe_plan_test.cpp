@@ -45,6 +45,30 @@ TEST(MoePlan, WorstCaseBlocksBoundEveryRoutingAndIsReached) {
   }
 }
 
+TEST(MoePlan, OnlySixteenRowTilesSplitK) {
+  // The grouped kernels carry the split reduction only for 16-row tiles: a split 48-row tile stored every split's
+  // partial sums as the result (caught on the H200 by MoeApply at M = 64, 8 experts, skewed routing).
+  const dispatch::DeviceLimits h200 = dispatch::default_limits(90);
+  for (std::int64_t experts : {1, 8, 64, 128, 512}) {
+    for (std::int64_t topk : {1, 2, 6, 8}) {
+      if (topk > experts) continue;
+      for (std::int64_t m = 1; m <= 4096; m = m < 16 ? m + 1 : m * 2) {
+        MoeShape shape;
+        shape.m = m;
+        shape.topk = topk;
+        shape.experts = experts;
+        shape.gemm1_n = 512;
+        shape.hidden = shape.hidden_padded = 2688;
+        shape.intermediate_padded = 512;
+        const MoePlan plan = plan_moe(shape, h200);
+        if (plan.gemm1.splits > 1 || plan.gemm2.splits > 1) {
+          EXPECT_EQ(plan.block_rows, kSplitBlockRows) << "E=" << experts << " topk=" << topk << " M=" << m;
+        }
+      }
+    }
+  }
+}
+
 TEST(MoePlan, BothGemmsShareTheMBlockAndScratchCoversTheShape) {
   const dispatch::DeviceLimits h200 = dispatch::default_limits(90);
   for (std::int64_t m : {1, 16, 64, 256, 1024, 4096}) {

@@ -15,13 +15,13 @@ std::int64_t worst_case_blocks(std::int64_t slots, std::int64_t experts, int blo
 namespace {
 
 GroupedGemmPlan plan_grouped(const TileConfig& tile, std::int64_t n, std::int64_t k, std::int64_t m_blocks_touched,
-                             bool one_block_per_expert, const dispatch::DeviceLimits& limits) {
+                             bool may_split, const dispatch::DeviceLimits& limits) {
   GroupedGemmPlan plan;
   plan.tile = tile;
   plan.n_tiles = static_cast<int>((n + tile.tile_n() - 1) / tile.tile_n());
   const int k_tiles = static_cast<int>(k / tile.tile_k());
   const int wanted =
-      one_block_per_expert ? one_chunk_splits(m_blocks_touched * plan.n_tiles, k_tiles, tile, limits) : 1;
+      may_split ? one_chunk_splits(m_blocks_touched * plan.n_tiles, k_tiles, tile, limits) : 1;
   plan.k_tiles_per_split = (k_tiles + wanted - 1) / wanted;
   plan.splits = (k_tiles + plan.k_tiles_per_split - 1) / plan.k_tiles_per_split;
   plan.shared_bytes = static_cast<unsigned>(dispatch::shared_bytes(tile));
@@ -47,10 +47,12 @@ MoePlan plan_moe(const MoeShape& shape, const dispatch::DeviceLimits& limits) {
   const TileConfig tile2 = dispatch::select_moe_tile(rows_per_expert, shape.hidden_padded, shape.intermediate_padded,
                                                      m_blocks_touched, limits);
   plan.block_rows = tile1.tile_m();
-  const bool one_block_per_expert = rows_per_expert <= plan.block_rows;
-  plan.gemm1 = plan_grouped(tile1, shape.gemm1_n, shape.hidden_padded, m_blocks_touched, one_block_per_expert, limits);
-  plan.gemm2 = plan_grouped(tile2, shape.hidden_padded, shape.intermediate_padded, m_blocks_touched,
-                            one_block_per_expert, limits);
+  // Only 16-row tiles carry the split reduction (templates/marlin_jit/epilogue/moe_store.cuh, gather_moe_splits):
+  // a larger tile launched with K splits would store each split's partial sums as the result.
+  const bool may_split = plan.block_rows == kSplitBlockRows && rows_per_expert <= plan.block_rows;
+  plan.gemm1 = plan_grouped(tile1, shape.gemm1_n, shape.hidden_padded, m_blocks_touched, may_split, limits);
+  plan.gemm2 =
+      plan_grouped(tile2, shape.hidden_padded, shape.intermediate_padded, m_blocks_touched, may_split, limits);
   plan.max_blocks = static_cast<int>(worst_case_blocks(plan.slots, shape.experts, plan.block_rows));
   plan.split_workspace_floats = std::max(split_floats(plan.gemm1, plan.max_blocks, plan.block_rows),
                                          split_floats(plan.gemm2, plan.max_blocks, plan.block_rows));

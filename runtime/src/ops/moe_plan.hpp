@@ -1,7 +1,7 @@
 // Launch geometry and scratch sizes of one MoE layer call: the M block both grouped GEMMs share (the token
 // alignment pads each expert's run to it), the worst-case block count over every routing of (M, topk), each GEMM's
 // tile, N tiles and K split (gemm_plan's one-chunk rule over the blocks a uniform routing touches, when an expert's
-// rows fit one M block), and the per-stream scratch. Pure arithmetic (no CUDA calls), so it is unit-tested on the CPU.
+// rows fit one 16-row M block), and the per-stream scratch. Pure arithmetic (no CUDA calls), so it is unit-tested on the CPU.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +10,9 @@
 #include "marlin_jit/types.hpp"
 
 namespace marlin_jit::ops {
+
+// The only M block whose grouped GEMM kernels can split K (the others compile without the split reduction).
+inline constexpr int kSplitBlockRows = 16;
 
 struct MoeShape {
   std::int64_t m = 0, topk = 1, experts = 1;

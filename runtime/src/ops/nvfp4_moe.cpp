@@ -214,6 +214,10 @@ void launch_grouped(Runtime& runtime, const PreparedNvfp4Moe::Impl& layer, DType
   spec.sm = layer.where.limits.sm;
   spec.tile = gemm.tile;
   spec.activation = epilogue;
+  if (gemm.splits > 1 && gemm.tile.tile_m() != ops::kSplitBlockRows) {
+    throw InternalError("grouped GEMM planned with " + std::to_string(gemm.splits) + " K splits on tile " +
+                        to_string(gemm.tile) + ", whose kernel has no split reduction");
+  }
   KernelHandle kernel = runtime.get_kernel(request_for(spec), gemm.shared_bytes);
   params.k_tiles_per_split = gemm.k_tiles_per_split;
   params.splits = gemm.splits;
