@@ -82,17 +82,6 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
   return options;
 }
 
-// Device-to-device copy bandwidth in GB/s, counting bytes read plus bytes written, over a 1 GiB buffer.
-double measure_copy_bandwidth(const Options& options, cudaStream_t stream) {
-  const std::size_t bytes = std::size_t{1} << 30;
-  DeviceBuffer src(bytes), dst(bytes);
-  src.fill_bytes(0x5A, stream);
-  const Timing t = time_on_stream(stream, options.warmup, options.repeats, [&](int) {
-    MARLIN_JIT_CUDA(cudaMemcpyAsync(dst.get(), src.get(), bytes, cudaMemcpyDeviceToDevice, stream));
-  });
-  return 2.0 * static_cast<double>(bytes) / (t.median_us * 1e-6) / 1e9;
-}
-
 std::int64_t copies_for(double bytes_per_copy, double rotate_bytes, std::int64_t at_least) {
   return std::max<std::int64_t>(at_least, static_cast<std::int64_t>(std::ceil(rotate_bytes / bytes_per_copy)));
 }
@@ -228,7 +217,7 @@ int run(int argc, char** argv) {
   ResultsCsv csv(options.csv, {"dtype", "M", "N", "K", "ours_us", "ours_p90_us", "cublas_us", "speedup", "weight_GBps",
                                "copy_GBps", "bw_share", "tflops", "floor_us", "marlin_us", "dequant_us", "path"});
 
-  const double copy_gbps = measure_copy_bandwidth(options, stream.get());
+  const double copy_gbps = measure_copy_bandwidth(stream.get(), options.warmup, options.repeats);
   std::printf("# device-to-device copy: %.0f GB/s (read + write); %d warm-ups, %d repeats, median\n", copy_gbps,
               options.warmup, options.repeats);
   print_header();

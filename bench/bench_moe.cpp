@@ -138,17 +138,6 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
   return options;
 }
 
-// Device-to-device copy bandwidth in GB/s, counting bytes read plus bytes written, over a 1 GiB buffer.
-double measure_copy_bandwidth(const Options& options, cudaStream_t stream) {
-  const std::size_t bytes = std::size_t{1} << 30;
-  DeviceBuffer src(bytes), dst(bytes);
-  src.fill_bytes(0x5A, stream);
-  const Timing t = time_on_stream(stream, options.warmup, std::max(options.repeats, 20), [&](int) {
-    MARLIN_JIT_CUDA(cudaMemcpyAsync(dst.get(), src.get(), bytes, cudaMemcpyDeviceToDevice, stream));
-  });
-  return 2.0 * static_cast<double>(bytes) / (t.median_us * 1e-6) / 1e9;
-}
-
 // Copies of a weight set to rotate through: at least 2, at least budget / size, and enough that the other copies'
 // bytes touched at M = 1 flush twice the L2 between two uses of one copy.
 std::int64_t copies_for(double bytes_per_copy, double touched_at_m1, double budget_bytes, double l2_bytes) {
@@ -709,7 +698,7 @@ int run(int argc, char** argv) {
 
   int l2 = 0;
   MARLIN_JIT_CUDA(cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, gpu.device));
-  const double copy_gbps = measure_copy_bandwidth(options, stream.get());
+  const double copy_gbps = measure_copy_bandwidth(stream.get(), options.warmup, std::max(options.repeats, 20));
   std::printf("# device-to-device copy: %.0f GB/s (read + write); L2 %.0f MB; %d warm-ups, %d repeats, median\n",
               copy_gbps, l2 / 1e6, options.warmup, options.repeats);
   std::printf("# ours: one apply_nvfp4_moe (align, gemm1 + activation, gemm2 × top-k weight, top-k sum), eager "

@@ -130,4 +130,22 @@ PhaseTimings time_phases_on_stream(cudaStream_t stream, int warmup, int repeats,
   return timings;
 }
 
+// Device-to-device copy bandwidth in GB/s, counting bytes read plus bytes written, over a 1 GiB buffer: the ceiling
+// the benchmarks' bandwidth shares are taken against.
+inline double measure_copy_bandwidth(cudaStream_t stream, int warmup, int repeats) {
+  const auto check = timing_detail::check_timing_call;
+  const std::size_t bytes = std::size_t{1} << 30;
+  void* src = nullptr;
+  void* dst = nullptr;
+  check(cudaMalloc(&src, bytes), "cudaMalloc");
+  check(cudaMalloc(&dst, bytes), "cudaMalloc");
+  check(cudaMemsetAsync(src, 0x5A, bytes, stream), "cudaMemsetAsync");
+  const Timing t = time_on_stream(stream, warmup, repeats, [&](int) {
+    check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream), "cudaMemcpyAsync");
+  });
+  cudaFree(src);
+  cudaFree(dst);
+  return 2.0 * static_cast<double>(bytes) / (t.median_us * 1e-6) / 1e9;
+}
+
 }  // namespace marlin_jit::bench

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "test_seed.hpp"
 #include "dispatch/tile_select.hpp"
 #include "gpu_test_env.hpp"
 #include "marlin_jit/dispatch.hpp"
@@ -34,17 +35,6 @@ constexpr double kCublasErrorFactor = 1.25;  // ours may be at most this much wo
 constexpr double kRelErrorFloor = 1e-6;      // ... plus this, so that 0 vs 0 passes
 constexpr std::int64_t kOutputGuard = 256;   // elements past the output that must keep their poison
 constexpr std::uint16_t kPoison = 0xFFFF;    // a NaN in fp16 and in bf16
-
-// One seed per run, printed with every failure; MARLIN_JIT_TEST_SEED=<n> replays a run.
-std::uint64_t run_seed() {
-  static const std::uint64_t seed = []() -> std::uint64_t {
-    if (const char* text = std::getenv("MARLIN_JIT_TEST_SEED")) return std::stoull(text);
-    return (static_cast<std::uint64_t>(std::random_device{}()) << 32) | std::random_device{}();
-  }();
-  return seed;
-}
-
-std::uint64_t seed_for(const std::string& what) { return stream_seed(run_seed(), std::hash<std::string>{}(what)); }
 
 // ---- the process-wide session: one Runtime, one stream, one cuBLAS handle
 
@@ -417,29 +407,6 @@ TEST(DgemmReference, agrees_with_the_cpu_reference) {
 }
 
 // ---- refusals
-
-std::string describe(const std::exception_ptr& error) {
-  if (!error) return "nothing thrown";
-  try {
-    std::rethrow_exception(error);
-  } catch (const std::exception& e) {
-    return e.what();
-  } catch (...) {
-    return "a non-std exception";
-  }
-}
-
-// The ConfigError inside `error`, if that is what it holds.
-std::optional<ConfigError> config_error(const std::exception_ptr& error) {
-  if (!error) return std::nullopt;
-  try {
-    std::rethrow_exception(error);
-  } catch (const ConfigError& e) {
-    return e;
-  } catch (...) {
-    return std::nullopt;
-  }
-}
 
 class Nvfp4Refusals : public ::testing::Test {
  protected:

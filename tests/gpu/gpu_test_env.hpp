@@ -1,5 +1,6 @@
 // What every GPU test (and bench/) stands on: whether a usable device is present and if not why (the reason
-// GTEST_SKIP shows), RAII device buffers, streams, cuBLAS handles, a temporary cache folder, counting enqueued work.
+// GTEST_SKIP shows), RAII device buffers, streams, cuBLAS handles, a temporary cache folder, counting enqueued work,
+// and reading what a call threw.
 // Failed cudart/cuBLAS calls throw std::runtime_error naming the call; destructors ignore errors (process teardown).
 #pragma once
 
@@ -16,6 +17,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "marlin_jit/error.hpp"
 
 namespace marlin_jit::test {
 
@@ -228,6 +231,32 @@ CaptureOutcome capture_enqueued_work(cudaStream_t stream, Fn&& fn) {
   }
   cudaGetLastError();  // an invalidated capture must not leak into the next check
   return outcome;
+}
+
+// ---- what a call threw
+
+// The message of whatever `error` holds, for failure messages.
+inline std::string describe(const std::exception_ptr& error) {
+  if (!error) return "nothing thrown";
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "a non-std exception";
+  }
+}
+
+// The ConfigError inside `error`, if that is what it holds.
+inline std::optional<ConfigError> config_error(const std::exception_ptr& error) {
+  if (!error) return std::nullopt;
+  try {
+    std::rethrow_exception(error);
+  } catch (const ConfigError& e) {
+    return e;
+  } catch (...) {
+    return std::nullopt;
+  }
 }
 
 }  // namespace marlin_jit::test

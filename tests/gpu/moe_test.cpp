@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "test_seed.hpp"
 #include "compile/kernel_catalog.hpp"
 #include "gpu_test_env.hpp"
 #include "marlin_jit/error.hpp"
@@ -42,17 +43,6 @@ constexpr double kRelErrorSlack = 1e-5;
 constexpr double kWorstRowRelError = 0.05;
 constexpr std::int64_t kOutputGuard = 256;  // elements past the output that must keep their poison
 constexpr std::uint16_t kPoison = 0xFFFF;   // a NaN in fp16 and in bf16
-
-// One seed per run, printed with every failure; MARLIN_JIT_TEST_SEED=<n> replays a run.
-std::uint64_t run_seed() {
-  static const std::uint64_t seed = []() -> std::uint64_t {
-    if (const char* text = std::getenv("MARLIN_JIT_TEST_SEED")) return std::stoull(text);
-    return (static_cast<std::uint64_t>(std::random_device{}()) << 32) | std::random_device{}();
-  }();
-  return seed;
-}
-
-std::uint64_t seed_for(const std::string& what) { return stream_seed(run_seed(), std::hash<std::string>{}(what)); }
 
 std::string seed_trace() { return "MARLIN_JIT_TEST_SEED=" + std::to_string(run_seed()); }
 
@@ -92,28 +82,6 @@ class ReleaseBeforeExit : public ::testing::Environment {
 };
 [[maybe_unused]] ::testing::Environment* const kReleaseBeforeExit =
     ::testing::AddGlobalTestEnvironment(new ReleaseBeforeExit);
-
-std::string describe(const std::exception_ptr& error) {
-  if (!error) return "nothing thrown";
-  try {
-    std::rethrow_exception(error);
-  } catch (const std::exception& e) {
-    return e.what();
-  } catch (...) {
-    return "a non-std exception";
-  }
-}
-
-std::optional<ConfigError> config_error(const std::exception_ptr& error) {
-  if (!error) return std::nullopt;
-  try {
-    std::rethrow_exception(error);
-  } catch (const ConfigError& e) {
-    return e;
-  } catch (...) {
-    return std::nullopt;
-  }
-}
 
 // ---- layers on the device
 

@@ -14,6 +14,7 @@
 #include <tuple>
 #include <vector>
 
+#include "test_seed.hpp"
 #include "compile/kernel_catalog.hpp"
 #include "gpu_test_env.hpp"
 #include "marlin_jit/runtime.hpp"
@@ -25,14 +26,6 @@
 
 namespace marlin_jit::test {
 namespace {
-
-std::uint64_t run_seed() {
-  static const std::uint64_t seed = []() -> std::uint64_t {
-    if (const char* text = std::getenv("MARLIN_JIT_TEST_SEED")) return std::stoull(text);
-    return (static_cast<std::uint64_t>(std::random_device{}()) << 32) | std::random_device{}();
-  }();
-  return seed;
-}
 
 // One Runtime per process on the GPU tests' shared kernel cache ($MARLIN_JIT_TEST_CACHE_DIR, else a folder under
 // the system temp folder), so the one-process-per-case ctest runs compile each preparation kernel once.

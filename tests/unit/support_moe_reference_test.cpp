@@ -16,20 +16,13 @@
 #include <utility>
 #include <vector>
 
+#include "test_seed.hpp"
 #include "moe_reference.hpp"
 #include "nvfp4_checkpoint.hpp"
 #include "ops/moe_plan.hpp"
 
 namespace marlin_jit::test {
 namespace {
-
-std::uint64_t run_seed() {
-  static const std::uint64_t seed = []() -> std::uint64_t {
-    if (const char* text = std::getenv("MARLIN_JIT_TEST_SEED")) return std::stoull(text);
-    return (static_cast<std::uint64_t>(std::random_device{}()) << 32) | std::random_device{}();
-  }();
-  return seed;
-}
 
 std::string joined(const std::vector<std::string>& lines) {
   std::string out;

@@ -12,20 +12,13 @@
 #include <string>
 #include <vector>
 
+#include "test_seed.hpp"
 #include "nvfp4_checkpoint.hpp"
 #include "reference_gemm.hpp"
 
 namespace marlin_jit::test {
 namespace {
 
-// One seed per run, printed with every failure; MARLIN_JIT_TEST_SEED replays a run.
-std::uint64_t run_seed() {
-  static const std::uint64_t seed = []() -> std::uint64_t {
-    if (const char* text = std::getenv("MARLIN_JIT_TEST_SEED")) return std::stoull(text);
-    return (static_cast<std::uint64_t>(std::random_device{}()) << 32) | std::random_device{}();
-  }();
-  return seed;
-}
 #define MARLIN_JIT_TRACE_SEED() SCOPED_TRACE("MARLIN_JIT_TEST_SEED=" + std::to_string(run_seed()))
 
 // ---- codecs
