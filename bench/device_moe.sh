@@ -2,7 +2,7 @@
 # One device call over binaries built on a machine without a GPU and carried in .probe/ (bin/ for the programs,
 # lib/ for spdlog and fmt, which the device image lacks; see bench/NOTES.md "How to run"). Logs go to $OUT (at most
 # 8 files come back: misc.log holds the GPU, precompile, the small GPU tests and the self-check; a replayed flaky case
-# is appended to gpu_moe.log). Usage on the device: bash bench/device_moe.sh tests|bench|all
+# is appended to gpu_moe.log). Usage on the device: bash bench/device_moe.sh tests|bench|all|profile
 #   tests: the MoE, preparation, dense and path GPU tests, then compute-sanitizer memcheck over small cases
 #   bench: bench_moe (full), bench_gemm at M <= 64 (the shared mainloop changed), the self-check
 set -uo pipefail
@@ -41,6 +41,15 @@ if [ "$what" = tests ] || [ "$what" = all ]; then
     echo "memcheck gpu_gemm_dense_test exit $?"
   } > "$out/memcheck.log" 2>&1
   grep -E 'ERROR SUMMARY|memcheck .* exit' "$out/memcheck.log"
+fi
+if [ "$what" = profile ]; then  # the MoE tests, then Nsight Compute on the decode GEMMs (Nemotron-like, M = 1)
+  timeout 300 "$bin/gpu_moe_test" > "$out/gpu_moe.log" 2>&1
+  echo "gpu_moe_test exit $?: $(summary "$out/gpu_moe.log")"
+  ncu=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
+  timeout 240 "$ncu" --clock-control none -k regex:moe_gemm -s 20 -c 2 --section SpeedOfLight --section Occupancy \
+    --section LaunchStats --section WarpStateStats --section SchedulerStats --section MemoryWorkloadAnalysis \
+    "$bin/bench_moe" --layers nemotron --m 1 --routing uniform --quick > "$out/ncu_moe.txt" 2>&1
+  echo "ncu exit $?: $(grep -c 'moe_gemm' "$out/ncu_moe.txt") kernel lines"
 fi
 if [ -n "${MOE_REPEAT_FILTER:-}" ]; then  # a flaky case, replayed: MOE_REPEAT_FILTER=<gtest filter> [MARLIN_JIT_TEST_SEED=]
   echo "== repeat: $MOE_REPEAT_FILTER x ${MOE_REPEATS:-5}" >> "$out/gpu_moe.log"

@@ -369,6 +369,18 @@ TEST_F(MoeApply, gated_mixtral_like_e8_h4096_i1536_small_m) {
             {{1, 2, RK::uniform, false}, {7, 2, RK::uniform, false}, {64, 2, RK::skewed, false}});
 }
 
+// The real expert sizes: Nemotron-H's unsharded down projection (I = 1856) and a Mixtral-like gated expert
+// (I = 14336; two experts keep the host checkpoint generation and the float64 reference affordable).
+TEST_F(MoeApply, relu2_nemotron_unsharded_e8_h2688_i1856) {
+  run_shape({"relu2_e8_h2688_i1856", 8, 2688, 1856, Activation::relu2},
+            {{1, 6, RK::uniform, false}, {7, 6, RK::uniform, true}, {64, 6, RK::skewed, false}});
+}
+
+TEST_F(MoeApply, gated_mixtral_like_e2_h4096_i14336_small_m) {
+  run_shape({"gated_e2_h4096_i14336", 2, 4096, 14336, Activation::silu_gated},
+            {{1, 2, RK::uniform, false}, {7, 1, RK::uniform, true}});
+}
+
 TEST_F(MoeApply, relu2_many_experts_e128_h256_i128) {
   run_shape({"relu2_e128_h256_i128", 128, 256, 128, Activation::relu2}, {{1, 6, RK::uniform, true},
                                                                          {7, 6, RK::skewed, true},
