@@ -3,6 +3,7 @@
 #include "cli_common.hpp"
 
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "marlin_jit/cache/cache_dir.hpp"
@@ -34,20 +35,53 @@ std::filesystem::path CommonOptions::resolved_cache_dir() const {
 }
 
 void add_common_options(CLI::App& command, CommonOptions& options) {
-  command.add_option("--cache-dir", options.cache_dir, "Cache folder (overrides MARLIN_JIT_CACHE_DIR)");
+  command.add_option("--cache-dir", options.cache_dir, "Cache folder (overrides MARLIN_JIT_CACHE_DIR)")
+      ->check(non_empty());
   command.add_option("--template-dir", options.template_dir,
-                     "Template folder holding marlin_jit/... (overrides MARLIN_JIT_TEMPLATE_DIR)");
+                     "Template folder holding marlin_jit/... (overrides MARLIN_JIT_TEMPLATE_DIR)")
+      ->check(non_empty());
   command.add_flag("--json", options.json, "Machine-readable output on stdout");
   command.add_flag("-v,--verbose", options.verbose, "More log output (-v info, -vv debug, -vvv trace)");
   command.add_flag("-q,--quiet", options.quiet, "Only errors in the log");
 }
 
 int parse_arch(const std::string& text) {
-  std::string digits = text.rfind("sm_", 0) == 0 ? text.substr(3) : text;
-  bool ok = !digits.empty() && digits.size() <= 4 && digits.front() != '0';
+  const bool prefixed = text.rfind("sm_", 0) == 0;
+  std::string digits = prefixed ? text.substr(3) : "";
+  bool ok = prefixed && !digits.empty() && digits.size() <= 4 && digits.front() != '0';
   for (char c : digits) ok = ok && c >= '0' && c <= '9';
   if (!ok) throw UsageError("bad architecture '" + text + "': expected sm_<NN>, e.g. sm_90");
   return std::stoi(digits);
+}
+
+std::vector<std::string> split_list_or_usage(const std::vector<std::string>& values, const char* option) {
+  std::vector<std::string> items;
+  for (const std::string& value : values) {
+    std::size_t start = 0;
+    while (true) {
+      const std::size_t comma = value.find(',', start);
+      const std::string item = value.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      if (item.empty()) throw UsageError(std::string("empty item in ") + option + " '" + value + "'");
+      items.push_back(item);
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  }
+  return items;
+}
+
+const CLI::Validator& non_empty() {
+  static const CLI::Validator validator(
+      [](std::string& value) { return value.empty() ? std::string("an empty value is not allowed") : std::string(); },
+      "NON-EMPTY");
+  return validator;
+}
+
+void check_log_level_environment() {
+  const char* text = std::getenv("MARLIN_JIT_LOG_LEVEL");
+  if (text == nullptr || *text == '\0' || parse_log_level(text)) return;
+  throw UsageError(std::string("MARLIN_JIT_LOG_LEVEL '") + text +
+                   "' is not a log level: expected trace, debug, info, warn, error or off (rule log_level)");
 }
 
 DType parse_dtype_or_usage(const std::string& text) {

@@ -53,8 +53,18 @@ void add_precompile_command(CLI::App& app, CommandRun& run);
 void add_cache_command(CLI::App& app, CommandRun& run);
 void add_selfcheck_command(CLI::App& app, CommandRun& run);
 
-// "sm_90" or "90" -> 90; throws UsageError otherwise.
+// "sm_90" -> 90; throws UsageError otherwise ("90" alone is refused: the grammar names targets sm_<NN>).
 int parse_arch(const std::string& text);
+
+// The comma-separated items of repeated list options (--arch sm_80,sm_90 --arch sm_86); an empty item ("sm_80,,sm_90"
+// or "") is refused with UsageError naming the option, never dropped.
+std::vector<std::string> split_list_or_usage(const std::vector<std::string>& values, const char* option);
+
+// A CLI11 check that refuses an empty value ('--cache-dir ""' would otherwise mean the current folder, silently).
+const CLI::Validator& non_empty();
+
+// Refuses an unknown MARLIN_JIT_LOG_LEVEL (the library ignores it and keeps warn): the CLI says so with exit 2.
+void check_log_level_environment();
 DType parse_dtype_or_usage(const std::string& text);
 QuantType parse_quant_or_usage(const std::string& text);
 KernelKind parse_kind_or_usage(const std::string& text);

@@ -144,7 +144,7 @@ void add_cache_command(CLI::App& app, CommandRun& run) {
   auto max_bytes = std::make_shared<std::uint64_t>(0);
   CLI::App* prune = add_leaf(*cache_command, "prune", "Evict least-recently-used entries down to a size", run,
                              [max_bytes](const CommonOptions& options) { return run_prune(options, *max_bytes); });
-  prune->add_option("--max-bytes", *max_bytes, "Size to prune to, in bytes")->required();
+  prune->add_option("--max-bytes", *max_bytes, "Size to prune to, in bytes")->required()->check(CLI::NonNegativeNumber);
   add_leaf(*cache_command, "clear", "Remove every entry", run, run_clear);
 }
 

@@ -59,7 +59,9 @@ void add_check_command(CLI::App& app, CommandRun& run) {
   CLI::App* command = app.add_subcommand("check", "Run the dispatcher's rules on one configuration");
   command->add_option("--arch", args->arch, "Target, e.g. sm_90")->required();
   command->add_option("--quant", args->quant, "nvfp4, mxfp4, uint4b8, uint4 or uint8b128")->required();
-  command->add_option("--group-size", args->group_size, "Quantization group size (-1: per channel)")->required();
+  command->add_option("--group-size", args->group_size, "Quantization group size (-1: per channel)")
+      ->required()
+      ->check(non_empty());
   command->add_option("--dtype", args->dtype, "Activation dtype: fp16 or bf16 (default bf16)");
   command->add_option("--kind", args->kind, "dense, moe or prep (default dense)");
   command->add_option("--m", args->m, "Rows of the activations");

@@ -1,6 +1,7 @@
 // `marlin-jit precompile`: warms the cache with every catalog spec for the chosen axes. Specs already in the cache
 // are counted without spawning; the rest compile in worker processes (this binary's `compile --spec S --json`),
 // --jobs at a time. Prints a summary (JSON: compiled, cached, failed, seconds); exit 1 if any spec failed.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -24,14 +25,14 @@ struct PrecompileArgs {
 
 CatalogFilter make_filter(const PrecompileArgs& args) {
   CatalogFilter filter;
-  for (const auto& arch : args.archs) {
+  for (const auto& arch : split_list_or_usage(args.archs, "--arch")) {
     int sm = parse_arch(arch);
     check_sm(sm);  // an unsupported target is refused (exit 2), not silently skipped
     filter.sms.push_back(sm);
   }
-  for (const auto& dtype : args.dtypes) filter.dtypes.push_back(parse_dtype_or_usage(dtype));
-  for (const auto& quant : args.quants) filter.quants.push_back(parse_quant_or_usage(quant));
-  for (const auto& kind : args.kinds) filter.kinds.push_back(parse_kind_or_usage(kind));
+  for (const auto& dtype : split_list_or_usage(args.dtypes, "--dtype")) filter.dtypes.push_back(parse_dtype_or_usage(dtype));
+  for (const auto& quant : split_list_or_usage(args.quants, "--quant")) filter.quants.push_back(parse_quant_or_usage(quant));
+  for (const auto& kind : split_list_or_usage(args.kinds, "--kind")) filter.kinds.push_back(parse_kind_or_usage(kind));
   return filter;
 }
 
@@ -88,7 +89,10 @@ int run_precompile(const CommonOptions& options, const PrecompileArgs& args) {
       missing.push_back(to_string(spec));
     }
   }
-  const int jobs = args.jobs > 0 ? args.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int wanted_jobs =
+      args.jobs > 0 ? args.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  // The workers that really run: never more than the kernels to compile (the summary reports this count).
+  const int jobs = std::max(1, std::min(wanted_jobs, static_cast<int>(missing.size())));
   std::vector<std::vector<std::string>> commands;
   for (const auto& spec : missing) {
     std::vector<std::string> command = {"/proc/self/exe", "marlin-jit", "compile", "--spec", spec, "--json", "-q",
@@ -140,11 +144,13 @@ void add_precompile_command(CLI::App& app, CommandRun& run) {
   auto options = std::make_shared<CommonOptions>();
   auto args = std::make_shared<PrecompileArgs>();
   CLI::App* command = app.add_subcommand("precompile", "Warm the cache with every catalog kernel for some axes");
-  command->add_option("--arch", args->archs, "Targets, e.g. sm_80,sm_90 (default: all supported)")->delimiter(',');
-  command->add_option("--dtype", args->dtypes, "Activation dtypes: fp16,bf16 (default: all)")->delimiter(',');
-  command->add_option("--quant", args->quants, "Quant types (default: all with kernels)")->delimiter(',');
-  command->add_option("--kind", args->kinds, "Kernel kinds: dense,moe,prep (default: all)")->delimiter(',');
-  command->add_option("--jobs,-j", args->jobs, "Worker processes (default: one per core)");
+  // Lists are split by split_list_or_usage, not CLI11's delimiter, which drops empty items ("sm_80,,sm_90").
+  command->add_option("--arch", args->archs, "Targets, e.g. sm_80,sm_90 (default: all supported)");
+  command->add_option("--dtype", args->dtypes, "Activation dtypes: fp16,bf16 (default: all)");
+  command->add_option("--quant", args->quants, "Quant types (default: all with kernels)");
+  command->add_option("--kind", args->kinds, "Kernel kinds: dense,moe,prep (default: all)");
+  command->add_option("--jobs,-j", args->jobs, "Worker processes, 1 to 1024 (default: one per core)")
+      ->check(CLI::Range(1, 1024));
   command->add_flag("--list", args->list, "Print the specs, one a line, without compiling");
   add_common_options(*command, *options);
   command->callback([options, args, &run] {

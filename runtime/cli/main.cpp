@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
     return cli::kExitUsage;
   }
   try {
+    cli::check_log_level_environment();
     return run ? run() : cli::kExitUsage;
   } catch (const cli::UsageError& e) {
     std::cerr << "marlin-jit: " << e.what() << "\n";

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <string>
+#include <utility>
 
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/dist_sink.h>
@@ -62,9 +63,8 @@ spdlog::sink_ptr make_stderr_sink() {
 spdlog::level::level_enum level_from_environment() {
   const char* text = std::getenv("MARLIN_JIT_LOG_LEVEL");
   if (text == nullptr || *text == '\0') return spdlog::level::warn;
-  auto level = spdlog::level::from_str(text);  // unknown names map to off; keep the default instead
-  if (level == spdlog::level::off && std::string(text) != "off") return spdlog::level::warn;
-  return level;
+  const std::optional<LogLevel> level = parse_log_level(text);
+  return level ? to_spdlog(*level) : spdlog::level::warn;  // unknown names keep the default (the CLI refuses them)
 }
 
 struct LoggerState {
@@ -86,6 +86,16 @@ LoggerState& state() {
 namespace detail {
 spdlog::logger& logger() { return state().logger; }
 }  // namespace detail
+
+std::optional<LogLevel> parse_log_level(std::string_view name) {
+  static constexpr std::pair<std::string_view, LogLevel> kNames[] = {
+      {"trace", LogLevel::trace}, {"debug", LogLevel::debug}, {"info", LogLevel::info},
+      {"warn", LogLevel::warn},   {"error", LogLevel::error}, {"off", LogLevel::off}};
+  for (const auto& [text, level] : kNames) {
+    if (name == text) return level;
+  }
+  return std::nullopt;
+}
 
 void set_log_level(LogLevel level) { state().logger.set_level(to_spdlog(level)); }
 

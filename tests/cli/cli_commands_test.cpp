@@ -2,6 +2,7 @@
 // unsupported, 1 failure), check's messages, compile's JSON (compiled, then disk), precompile twice (second
 // compiles nothing), cache verify after a flipped byte (exit 1), and a template error named in compile's stderr.
 #include <fcntl.h>
+#include <cstdlib>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <gtest/gtest.h>
@@ -166,6 +167,40 @@ TEST_F(CliTest, PrecompileListsEveryMoeKernelAndCompilesOne) {
   ASSERT_EQ(compiled.exit_code, 0) << compiled.err;
   EXPECT_EQ(compiled.json()["entry_header"], "marlin_jit/entry/moe_gemm.cuh");
   EXPECT_EQ(compiled.json()["spill_bytes"], 0);
+}
+
+TEST_F(CliTest, MalformedOptionValuesAreRefusedWithExitTwo) {
+  // Each of these was accepted with exit 0 (issue 10): a list with an empty item, a target without sm_, a job count
+  // that starts nothing, a negative size, an empty folder or group size.
+  const std::vector<std::pair<std::vector<std::string>, std::string>> refusals = {
+      {{"precompile", "--list", "--kind", "prep", "--arch", "sm_80,,sm_90"}, "empty item in --arch"},
+      {{"precompile", "--list", "--kind", "prep", "--arch", "90"}, "bad architecture '90'"},
+      {{"precompile", "--list", "--kind", "prep,", "--arch", "sm_90"}, "empty item in --kind"},
+      {{"precompile", "--list", "--kind", "prep", "--jobs", "0"}, "--jobs"},
+      {{"precompile", "--list", "--kind", "prep", "--jobs", "-1"}, "--jobs"},
+      {{"precompile", "--list", "--kind", "prep", "--jobs", "100000"}, "--jobs"},
+      {{"cache", "prune", "--max-bytes", "-1"}, "--max-bytes"},
+      {{"check", "--arch", "sm_90", "--quant", "nvfp4", "--group-size", ""}, "--group-size"},
+      {{"info", "--cache-dir", ""}, "--cache-dir"},
+      {{"check", "--arch", "sm_90", "--quant", "nvfp4", "--group-size", "16", "--n", "9223372036854775807"},
+       "rule shape_range"},
+  };
+  for (const auto& [args, expected] : refusals) {
+    CliResult refused = run(args);
+    EXPECT_EQ(refused.exit_code, 2) << args[0] << " " << expected << ": " << refused.err;
+    EXPECT_NE(refused.err.find(expected), std::string::npos) << refused.err;
+  }
+}
+
+TEST_F(CliTest, UnknownLogLevelInTheEnvironmentIsRefused) {
+  ASSERT_EQ(setenv("MARLIN_JIT_LOG_LEVEL", "bogus", 1), 0);
+  CliResult refused = run({"check", "--arch", "sm_90", "--quant", "nvfp4", "--group-size", "16"});
+  ASSERT_EQ(setenv("MARLIN_JIT_LOG_LEVEL", "warn", 1), 0);
+  CliResult accepted = run({"check", "--arch", "sm_90", "--quant", "nvfp4", "--group-size", "16"});
+  unsetenv("MARLIN_JIT_LOG_LEVEL");
+  EXPECT_EQ(refused.exit_code, 2) << refused.err;
+  EXPECT_NE(refused.err.find("rule log_level"), std::string::npos) << refused.err;
+  EXPECT_EQ(accepted.exit_code, 0) << accepted.err;
 }
 
 TEST_F(CliTest, CompileReportsCompiledThenDisk) {

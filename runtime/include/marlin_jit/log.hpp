@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string_view>
 
 namespace marlin_jit {
@@ -12,6 +13,9 @@ enum class LogLevel { trace, debug, info, warn, error, off };
 
 void set_log_level(LogLevel level);
 LogLevel log_level();
+
+// "trace", "debug", "info", "warn", "error" or "off" (the names MARLIN_JIT_LOG_LEVEL takes); nullopt otherwise.
+std::optional<LogLevel> parse_log_level(std::string_view name);
 
 // nullptr restores the default stderr sink.
 using LogCallback = std::function<void(LogLevel, std::string_view)>;
