@@ -61,6 +61,24 @@ TEST(CrashMidWrite, BuilderKilledWhileHoldingTheLockDoesNotBlockTheNextOne) {
   EXPECT_EQ(store.lookup(test_key(1)), make_entry(test_key(1)));
 }
 
+namespace {
+
+// Whether some regular file exists below `root` within `timeout` (polled).
+bool any_file_appears(const fs::path& root, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::error_code error;
+    for (auto it = fs::recursive_directory_iterator(root, error); !error && it != fs::recursive_directory_iterator();
+         it.increment(error)) {
+      if (it->is_regular_file(error)) return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return false;
+}
+
+}  // namespace
+
 TEST(CrashMidWrite, WriterKilledMidPublishNeverLeavesAPartialEntry) {
   TempCacheDir dir;
   const fs::path root = dir / "cache";
@@ -70,7 +88,9 @@ TEST(CrashMidWrite, WriterKilledMidPublishNeverLeavesAPartialEntry) {
       for (std::uint64_t i = 0;; ++i) store.publish(make_entry(test_key(i % 3), 2 << 20, static_cast<char>(i)));
       return 0;
     });
-    std::this_thread::sleep_for(std::chrono::milliseconds(40 + 37 * round));
+    // Killed only once it is writing: a file (temp or entry) shows up first, or the round tests nothing.
+    ASSERT_TRUE(any_file_appears(root, std::chrono::seconds(20))) << "the writer never started writing";
+    std::this_thread::sleep_for(std::chrono::milliseconds(5 + 17 * round));
     ::kill(child, SIGKILL);
     EXPECT_EQ(marlin_jit::test::wait_child(child), 128 + SIGKILL);
   }

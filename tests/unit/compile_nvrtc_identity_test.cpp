@@ -1,8 +1,7 @@
 // Tests for runtime/src/compile/nvrtc_identity.cpp: the loaded NVRTC and its builtins library are found and
-// identified (ELF build id + size), once per process and quickly.
+// identified (ELF build id + size, not a hash of the whole library), once per process.
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <iostream>
 #include <regex>
 
@@ -19,21 +18,17 @@ bool is_identity(const std::string& text) {
 }
 
 TEST(NvrtcIdentity, DigestsTheLoadedLibraries) {
-  auto start = std::chrono::steady_clock::now();
   const detail::NvrtcIdentity& identity = detail::nvrtc_identity();
-  double first = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_EQ(identity.version, nvrtc_version());
   EXPECT_TRUE(is_identity(identity.library_digest)) << identity.library_path << ": " << identity.library_digest;
   EXPECT_TRUE(is_identity(identity.builtins_digest)) << identity.builtins_path << ": " << identity.builtins_digest;
   EXPECT_NE(identity.library_digest, identity.builtins_digest);
   EXPECT_NE(identity.library_path.filename().string().find("nvrtc"), std::string::npos) << identity.library_path;
-  std::cout << "[ measure  ] NVRTC identity: " << first << " s for " << identity.library_path << ": "
-            << identity.library_digest << "\n";
-  EXPECT_LT(first, 0.05) << "the identity should come from build ids, not from reading 110 MB";
-
-  start = std::chrono::steady_clock::now();
+  std::cout << "[ measure  ] NVRTC identity for " << identity.library_path << ": " << identity.library_digest << "\n";
+  // Cheap by construction, not by a clock (a timing bound failed under load): the CUDA toolkit's NVRTC carries an
+  // ELF build id, so the identity must come from it rather than from hashing the 110 MB library.
+  EXPECT_EQ(identity.library_digest.rfind("build-id ", 0), 0u) << identity.library_digest;
   EXPECT_EQ(&detail::nvrtc_identity(), &identity);  // computed once
-  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 0.01);
 }
 
 }  // namespace
