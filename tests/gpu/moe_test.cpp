@@ -381,6 +381,11 @@ TEST_F(MoeApply, gated_mixtral_like_e2_h4096_i14336_small_m) {
             {{1, 2, RK::uniform, false}, {7, 1, RK::uniform, true}});
 }
 
+TEST_F(MoeApply, gated_e64_h512_i192_topk6) {
+  run_shape({"gated_e64_h512_i192", 64, 512, 192, Activation::silu_gated},
+            {{1, 6, RK::uniform, true}, {64, 6, RK::idle_experts, false}, {512, 6, RK::uniform, false}});
+}
+
 TEST_F(MoeApply, relu2_many_experts_e128_h256_i128) {
   run_shape({"relu2_e128_h256_i128", 128, 256, 128, Activation::relu2}, {{1, 6, RK::uniform, true},
                                                                          {7, 6, RK::skewed, true},
