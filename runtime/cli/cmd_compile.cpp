@@ -1,5 +1,6 @@
 // `marlin-jit compile --spec SPEC`: compiles (or finds) one instantiation and prints its key, where it came from
-// (compiled, disk or memory: JSON field `source`), seconds, registers, shared memory and spills.
+// (compiled, disk or memory: JSON field `source`), whether the cache folder kept it (`kept`, with the reason when not:
+// the kernel still works in this process, but the next one compiles again), seconds, registers, shared memory, spills.
 // Exit 2 for a bad or unsupported spec, 1 for a compile failure (NVRTC's log on stderr).
 #include <chrono>
 #include <cstdio>
@@ -11,6 +12,18 @@
 namespace marlin_jit::cli {
 namespace {
 
+// Whether the cubin is in the cache folder now: asked of a fresh Runtime, whose memory layer is empty, so only the
+// disk can answer.
+bool kept_on_disk(const CommonOptions& options, const KernelRequest& request) {
+  Runtime fresh(options.runtime_options());
+  return fresh.lookup(request).has_value();
+}
+
+std::string not_kept_reason(const Runtime& runtime) {
+  return runtime.cache_statistics().writable ? "the write failed (full disk or an I/O error)"
+                                             : "the cache folder is read-only or cannot be created";
+}
+
 int run_compile(const CommonOptions& options, const std::string& spec_text) {
   SpecRequest target = spec_request(spec_text);
   Runtime runtime(options.runtime_options());
@@ -18,10 +31,17 @@ int run_compile(const CommonOptions& options, const std::string& spec_text) {
   CompiledKernel kernel = runtime.compile(target.request);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const KernelStats& stats = kernel.stats;
+  const std::string not_kept = kept_on_disk(options, target.request) ? "" : not_kept_reason(runtime);
+  if (!not_kept.empty()) {
+    std::cerr << "marlin-jit: " << to_string(target.spec) << " not kept in " << runtime.cache_dir().string() << ": "
+              << not_kept << "\n";
+  }
   if (options.json) {
     print_json({{"spec", to_string(target.spec)},
                 {"key", kernel.key_hex},
                 {"source", to_string(kernel.origin)},
+                {"kept", not_kept.empty()},
+                {"not_kept_reason", not_kept},
                 {"seconds", seconds},
                 {"compile_seconds", stats.compile_seconds},
                 {"registers", stats.registers},

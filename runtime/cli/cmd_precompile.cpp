@@ -1,6 +1,7 @@
 // `marlin-jit precompile`: warms the cache with every catalog spec for the chosen axes. Specs already in the cache
 // are counted without spawning; the rest compile in worker processes (this binary's `compile --spec S --json`),
-// --jobs at a time. Prints a summary (JSON: compiled, cached, failed, seconds); exit 1 if any spec failed.
+// --jobs at a time. Prints a summary (JSON: compiled, kept, not_kept with reasons, cached, failed, seconds); exit 1
+// if any spec failed or a compiled kernel was not kept (unless --memory-only-ok): a warm-up that warmed nothing fails.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -21,6 +22,7 @@ struct PrecompileArgs {
   std::vector<std::string> archs, dtypes, quants, kinds;
   int jobs = 0;
   bool list = false;
+  bool memory_only_ok = false;
 };
 
 CatalogFilter make_filter(const PrecompileArgs& args) {
@@ -42,12 +44,17 @@ std::string first_line(const std::string& text) {
   return text.substr(start, text.find('\n', start) - start);
 }
 
+// compiled + cached + failed = specs; of the compiled, not_kept were not written to the cache folder (each with its
+// reason in not_kept_specs), so a warm-up that reports them has not warmed them.
 struct Tally {
-  std::size_t compiled = 0, cached = 0, failed = 0;
+  std::size_t compiled = 0, cached = 0, failed = 0, not_kept = 0;
   nlohmann::json failures = nlohmann::json::array();
+  nlohmann::json not_kept_specs = nlohmann::json::array();
   std::string detail() const {
-    return "compiled " + std::to_string(compiled) + ", cached " + std::to_string(cached) + ", failed " +
-           std::to_string(failed);
+    std::string text = "compiled " + std::to_string(compiled) + ", cached " + std::to_string(cached) + ", failed " +
+                       std::to_string(failed);
+    if (not_kept > 0) text += ", NOT KEPT " + std::to_string(not_kept);
+    return text;
   }
 };
 
@@ -56,6 +63,10 @@ void count_worker(const std::string& spec, const WorkerResult& result, Tally& ta
     nlohmann::json json = nlohmann::json::parse(result.out, nullptr, /*allow_exceptions=*/false);
     if (json.is_object() && json.contains("source")) {
       (json["source"] == "compiled" ? tally.compiled : tally.cached) += 1;
+      if (!json.value("kept", false)) {
+        ++tally.not_kept;
+        tally.not_kept_specs.push_back({{"spec", spec}, {"reason", json.value("not_kept_reason", "unknown")}});
+      }
       return;
     }
   }
@@ -116,11 +127,19 @@ int run_precompile(const CommonOptions& options, const PrecompileArgs& args) {
   progress.finish();
 
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (tally.not_kept > 0) {  // on stderr in both output modes: stdout may be JSON
+    std::cerr << "not kept: " << tally.not_kept << " compiled kernels were not written to "
+              << runtime.cache_dir().string() << " (" << tally.not_kept_specs.front()["reason"].get<std::string>()
+              << ")\n";
+  }
   if (options.json) {
     print_json({{"specs", specs.size()},
                 {"compiled", tally.compiled},
                 {"cached", tally.cached},
                 {"failed", tally.failed},
+                {"kept", tally.compiled - tally.not_kept},
+                {"not_kept", tally.not_kept},
+                {"not_kept_specs", tally.not_kept_specs},
                 {"seconds", seconds},
                 {"jobs", jobs},
                 {"cache_dir", runtime.cache_dir().string()},
@@ -130,12 +149,16 @@ int run_precompile(const CommonOptions& options, const PrecompileArgs& args) {
       std::cerr << "failed: " << failure["spec"].get<std::string>() << ": "
                 << failure["message"].get<std::string>() << "\n";
     }
-    char text[160];
-    std::snprintf(text, sizeof(text), "precompile: %zu specs: compiled %zu, cached %zu, failed %zu in %.1f s (%d jobs)",
-                  specs.size(), tally.compiled, tally.cached, tally.failed, seconds, jobs);
+    char text[200];
+    std::snprintf(text, sizeof(text),
+                  "precompile: %zu specs: compiled %zu (kept %zu, not kept %zu), cached %zu, failed %zu in %.1f s "
+                  "(%d jobs)",
+                  specs.size(), tally.compiled, tally.compiled - tally.not_kept, tally.not_kept, tally.cached,
+                  tally.failed, seconds, jobs);
     std::cout << text << "\n";
   }
-  return tally.failed == 0 ? kExitOk : kExitFailure;
+  const bool warmed = tally.not_kept == 0 || args.memory_only_ok;
+  return tally.failed == 0 && warmed ? kExitOk : kExitFailure;
 }
 
 }  // namespace
@@ -152,6 +175,8 @@ void add_precompile_command(CLI::App& app, CommandRun& run) {
   command->add_option("--jobs,-j", args->jobs, "Worker processes, 1 to 1024 (default: one per core)")
       ->check(CLI::Range(1, 1024));
   command->add_flag("--list", args->list, "Print the specs, one a line, without compiling");
+  command->add_flag("--memory-only-ok", args->memory_only_ok,
+                    "Exit 0 even when compiled kernels could not be written to the cache folder");
   add_common_options(*command, *options);
   command->callback([options, args, &run] {
     options->apply_log_level();

@@ -273,6 +273,32 @@ TEST_F(CliTest, PrecompileTwiceCompilesNothingTheSecondTime) {
   EXPECT_EQ(run(with_cache({"precompile", "--arch", "sm_75", "--kind", "prep"})).exit_code, 2);
 }
 
+TEST_F(CliTest, PrecompileIntoAFolderThatCannotBeWrittenFailsAndSaysSo) {
+  // A cache folder below a regular file cannot be created, even by root (CI runs as root, so chmod would not do).
+  const fs::path blocker = dir_ / "a_regular_file";
+  test::write_bytes(blocker, "not a folder");
+  const std::vector<std::string> args = {"precompile", "--arch", "sm_90", "--dtype", "bf16", "--kind", "prep",
+                                         "--json", "--cache-dir", (blocker / "cache").string()};
+  CliResult refused = run(args);
+  EXPECT_EQ(refused.exit_code, 1) << "a warm-up that kept nothing must not succeed";
+  auto summary = refused.json();
+  EXPECT_GT(summary["compiled"].get<int>(), 0);
+  EXPECT_EQ(summary["not_kept"], summary["compiled"]);
+  EXPECT_EQ(summary["kept"], 0);
+  ASSERT_FALSE(summary["not_kept_specs"].empty());
+  EXPECT_NE(summary["not_kept_specs"][0]["reason"].get<std::string>().find("read-only or cannot be created"),
+            std::string::npos);
+  EXPECT_NE(refused.err.find("not kept"), std::string::npos) << refused.err;
+
+  std::vector<std::string> accepting = args;
+  accepting.push_back("--memory-only-ok");
+  EXPECT_EQ(run(accepting).exit_code, 0);
+  CliResult kept = run(with_cache({"precompile", "--arch", "sm_90", "--dtype", "bf16", "--kind", "prep", "--json"}));
+  ASSERT_EQ(kept.exit_code, 0) << kept.err;
+  EXPECT_EQ(kept.json()["kept"], kept.json()["compiled"]);
+  EXPECT_EQ(kept.json()["not_kept"], 0);
+}
+
 TEST_F(CliTest, CacheVerifyFindsAFlippedByte) {
   ASSERT_EQ(run(with_cache({"precompile", "--arch", "sm_90", "--dtype", "bf16", "--kind", "prep"})).exit_code, 0);
   CliResult stats = run(with_cache({"cache", "stats", "--json"}));
