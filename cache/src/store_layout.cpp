@@ -51,6 +51,14 @@ StoreScan scan_store(const fs::path& root, std::error_code& error) {
     const fs::directory_entry& shard = *shards;
     const std::string shard_name = shard.path().filename().string();
     std::error_code ignored;
+    if (is_temp_file_name(shard_name) && shard.is_regular_file(ignored)) {
+      // A stats file's temp left in the root by a writer that died: eviction and clear remove it once stale.
+      std::error_code gone;
+      ScannedFile temp{shard.path(), std::nullopt, shard.file_size(gone), {}};
+      if (!gone) temp.modified = shard.last_write_time(gone);
+      if (!gone) scan.temps.push_back(std::move(temp));
+      continue;
+    }
     if (!is_shard_name(shard_name) || !shard.is_directory(ignored)) continue;
     std::error_code shard_walk;
     fs::directory_iterator files(shard.path(), shard_walk);

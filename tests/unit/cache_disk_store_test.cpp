@@ -229,6 +229,25 @@ TEST(DiskStore, ClearRemovesEveryEntryButKeepsTheCounters) {
   }
 }
 
+TEST(DiskStore, ClearAndPruneRemoveStaleStatsTempsInTheRoot) {
+  // A process killed while saving its counters leaves root/stats.<pid>-<n>-<noise>.tmp; once stale, clear and
+  // prune remove it like any other dead writer's temp file (issue 10: it used to stay forever). A young one stays:
+  // its writer may be about to rename it.
+  TempCacheDir dir;
+  DiskStore store(options_for(dir.path()));
+  ASSERT_TRUE(store.publish(make_entry(test_key(1))));
+  const fs::path stale = dir.path() / "stats.4242-0-17.tmp", young = dir.path() / "stats.4243-0-18.tmp";
+  marlin_jit::test::write_bytes(stale, "counters");
+  marlin_jit::test::write_bytes(young, "counters");
+  fs::last_write_time(stale, fs::file_time_type::clock::now() - std::chrono::hours(1));
+  store.clear();
+  EXPECT_FALSE(fs::exists(stale));
+  EXPECT_TRUE(fs::exists(young));
+  fs::last_write_time(young, fs::file_time_type::clock::now() - std::chrono::hours(1));
+  store.prune(1 << 20);
+  EXPECT_FALSE(fs::exists(young));
+}
+
 TEST(DiskStore, HitRefreshesAnOldLastUsedTime) {
   TempCacheDir dir;
   DiskStore store(options_for(dir.path()));
