@@ -8,9 +8,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <thread>
 #include <utility>
+
+#include "internal/log.hpp"
 
 namespace marlin_jit::cache::detail {
 namespace fs = std::filesystem;
@@ -40,9 +43,12 @@ bool same_file(int fd, const fs::path& path) {
 
 }  // namespace
 
-FileLock FileLock::acquire(const fs::path& path, std::chrono::milliseconds timeout, std::error_code& error) {
+FileLock FileLock::acquire(const fs::path& path, std::chrono::milliseconds timeout, std::error_code& error,
+                           std::chrono::milliseconds warn_after) {
   error.clear();
-  const auto deadline = Clock::now() + timeout;
+  const auto started = Clock::now();
+  const auto deadline = started + timeout;
+  auto next_warning = started + std::min(warn_after, timeout / 2);  // short timeouts warn before giving up
   auto pause = std::chrono::microseconds(500);
   for (;;) {
     int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
@@ -67,6 +73,13 @@ FileLock FileLock::acquire(const fs::path& path, std::chrono::milliseconds timeo
         error = std::make_error_code(std::errc::timed_out);
         ::close(fd);
         return {};
+      }
+      if (Clock::now() >= next_warning) {
+        const auto waited = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started);
+        const auto left = std::chrono::duration_cast<std::chrono::seconds>(deadline - Clock::now());
+        MARLIN_JIT_LOG_WARN("waiting {} s for {}: another thread or process holds it (compiling the same kernel?); "
+                            "giving up in {} s and compiling without it", waited.count(), path.string(), left.count());
+        next_warning += warn_after;
       }
       std::this_thread::sleep_for(pause);
       pause = std::min<std::chrono::microseconds>(pause * 2, std::chrono::milliseconds(50));

@@ -18,6 +18,9 @@ namespace marlin_jit::cache::detail {
 // An exclusive flock on a lock file, held until destruction. Lock files are never truncated or written; a file
 // may be unlinked while idle (remove_lock_file_if_idle), so acquire() checks that the file it locked is still
 // the one at the path. Locks on separate descriptors conflict even within one process.
+// Longer than any single kernel compile takes (≤ ~1 s on one core, bench/NOTES.md), so a warning means trouble.
+inline constexpr std::chrono::milliseconds kLockWaitWarningAfter{10000};
+
 class FileLock {
  public:
   FileLock() = default;
@@ -27,9 +30,11 @@ class FileLock {
   FileLock& operator=(const FileLock&) = delete;
   ~FileLock();
 
-  // Creates the file (and its folder) if needed and waits at most `timeout`. error is timed_out on timeout.
+  // Creates the file (and its folder) if needed and waits at most `timeout`. error is timed_out on timeout. A wait
+  // longer than min(warn_after, timeout / 2) is logged at warn (and again each further warn_after), naming the lock
+  // and the time left: a holder that hangs (one that dies frees its lock) would otherwise stall callers silently.
   static FileLock acquire(const std::filesystem::path& path, std::chrono::milliseconds timeout,
-                          std::error_code& error);
+                          std::error_code& error, std::chrono::milliseconds warn_after = kLockWaitWarningAfter);
   bool locked() const { return fd_ >= 0; }
 
  private:

@@ -138,6 +138,20 @@ TEST(KeyLock, LockHeldTooLongIsGivenUpOnAfterTheTimeoutWithAWarning) {
   EXPECT_EQ(log.count_containing("without the lock"), 1u);
 }
 
+TEST(KeyLock, ALongWaitForAHeldLockIsLoggedBeforeTheTimeout) {
+  // A holder that hangs (it does not die, so the kernel keeps its lock) used to make callers wait the whole lock
+  // timeout without a word (issue 10). Half-way through, the waiter says what it waits for and for how long.
+  TempCacheDir dir;
+  auto options = options_for(dir.path());
+  options.lock_timeout = 600ms;
+  DiskStore store(options);
+  HeldLockFile held(lock_file(dir.path(), test_key(1)));
+  marlin_jit::test::LogCapture log;
+  store.get_or_build(test_key(1), [] { return make_entry(test_key(1)); });
+  EXPECT_EQ(log.count_containing("waiting"), 1u);
+  EXPECT_EQ(log.count_containing(test_key(1).hex() + ".lock"), 1u) << "the warning names the lock file";
+}
+
 TEST(KeyLock, WaiterTakesTheEntryTheLockHolderPublishedInsteadOfBuilding) {
   TempCacheDir dir;
   DiskStore store(options_for(dir.path()));
