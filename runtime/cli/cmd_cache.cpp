@@ -1,6 +1,6 @@
 // `marlin-jit cache stats|list|verify|prune --max-bytes N|clear`: the explicit cache commands, straight on the disk
-// store of --cache-dir (else the default folder). verify exits 1 if any entry was bad (and removed); a folder that
-// cannot be read is a CacheError (exit 1).
+// store of --cache-dir (else the default folder). verify exits 1 if any entry was bad (removed where the folder can
+// be written, and said so only then); a folder that cannot be read is a CacheError (exit 1).
 #include <chrono>
 #include <ctime>
 #include <iostream>
@@ -85,12 +85,24 @@ int run_verify(const CommonOptions& options) {
   cache::DiskStore store = open_store(options);
   std::size_t checked = store.list().size();
   std::vector<cache::EntryInfo> bad = store.verify();
+  // verify removes what it can; in a read-only folder the damaged file stays, and saying "removed" would be false.
+  auto still_there = [](const cache::EntryInfo& entry) {
+    std::error_code error;
+    return std::filesystem::exists(entry.path, error) || error;
+  };
   if (options.json) {
     nlohmann::json json = nlohmann::json::array();
-    for (const auto& entry : bad) json.push_back(entry_json(entry));
+    for (const auto& entry : bad) {
+      nlohmann::json item = entry_json(entry);
+      item["removed"] = !still_there(entry);
+      json.push_back(std::move(item));
+    }
     print_json({{"checked", checked}, {"bad", bad.size()}, {"bad_entries", json}});
   } else {
-    for (const auto& entry : bad) std::cout << "bad " << entry.path.string() << ": " << entry.problem << " (removed)\n";
+    for (const auto& entry : bad) {
+      std::cout << "bad " << entry.path.string() << ": " << entry.problem
+                << (still_there(entry) ? " (NOT removed: the folder cannot be written)" : " (removed)") << "\n";
+    }
     std::cout << checked << " entries checked, " << bad.size() << " bad\n";
   }
   return bad.empty() ? kExitOk : kExitFailure;

@@ -316,6 +316,7 @@ TEST_F(CliTest, CacheVerifyFindsAFlippedByte) {
   CliResult verify = run(with_cache({"cache", "verify", "--json"}));
   EXPECT_EQ(verify.exit_code, 1) << verify.out << verify.err;
   EXPECT_EQ(verify.json()["bad"], 1);
+  EXPECT_EQ(verify.json()["bad_entries"][0]["removed"], true);
   EXPECT_EQ(run(with_cache({"cache", "verify"})).exit_code, 0);  // the bad entry was removed
 
   EXPECT_EQ(run(with_cache({"cache", "prune", "--max-bytes", "0"})).exit_code, 0);
