@@ -2,6 +2,8 @@
 // every call (cheap; the runtime calls these once per store). Never throws; a bad size is warned about.
 #include "marlin_jit/cache/cache_dir.hpp"
 
+#include <algorithm>
+
 #include <unistd.h>
 
 #include <cctype>
@@ -66,6 +68,19 @@ std::uint64_t default_max_bytes() {
   MARLIN_JIT_LOG_WARN("MARLIN_JIT_CACHE_MAX_BYTES='{}' is not a size (e.g. 2G, 512M, 1073741824); using {} bytes",
                       *text, kDefaultMaxBytes);
   return kDefaultMaxBytes;
+}
+
+std::vector<fs::path> default_read_only_cache_dirs() {
+  std::vector<fs::path> dirs;
+  auto text = env("MARLIN_JIT_CACHE_READONLY_DIRS");
+  if (!text) return dirs;
+  std::size_t start = 0;
+  while (start <= text->size()) {
+    const std::size_t colon = std::min(text->find(':', start), text->size());
+    if (colon > start) dirs.emplace_back(std::string(text->substr(start, colon - start)));
+    start = colon + 1;
+  }
+  return dirs;
 }
 
 }  // namespace marlin_jit::cache

@@ -27,6 +27,7 @@ RuntimeOptions CommonOptions::runtime_options() const {
   RuntimeOptions options;
   options.cache_dir = cache_dir;
   options.template_dir = template_dir;
+  options.read_only_cache_dirs = read_only_cache_dirs;
   return options;
 }
 
@@ -36,6 +37,10 @@ std::filesystem::path CommonOptions::resolved_cache_dir() const {
 
 void add_common_options(CLI::App& command, CommonOptions& options) {
   command.add_option("--cache-dir", options.cache_dir, "Cache folder (overrides MARLIN_JIT_CACHE_DIR)")
+      ->check(non_empty());
+  command.add_option("--cache-readonly-dir", options.read_only_cache_dirs,
+                     "A read-only prebuilt cache searched after --cache-dir; repeatable (overrides "
+                     "MARLIN_JIT_CACHE_READONLY_DIRS)")
       ->check(non_empty());
   command.add_option("--template-dir", options.template_dir,
                      "Template folder holding marlin_jit/... (overrides MARLIN_JIT_TEMPLATE_DIR)")

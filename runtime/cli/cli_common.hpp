@@ -31,6 +31,7 @@ class UsageError : public std::runtime_error {
 struct CommonOptions {
   std::optional<std::filesystem::path> cache_dir;
   std::optional<std::filesystem::path> template_dir;
+  std::vector<std::filesystem::path> read_only_cache_dirs;  // --cache-readonly-dir, repeatable
   bool json = false;
   int verbose = 0;
   bool quiet = false;

@@ -150,7 +150,8 @@ struct Runtime::Impl {
     cache::StoreOptions store_options;
     store_options.root = cache_dir;
     store_options.max_bytes = max_bytes;
-    store_options.read_only_layers = options.read_only_cache_dirs;
+    store_options.read_only_layers =
+        options.read_only_cache_dirs.empty() ? cache::default_read_only_cache_dirs() : options.read_only_cache_dirs;
     store = std::make_unique<cache::DiskStore>(std::move(store_options));
   }
 

@@ -299,6 +299,26 @@ TEST_F(CliTest, PrecompileIntoAFolderThatCannotBeWrittenFailsAndSaysSo) {
   EXPECT_EQ(kept.json()["not_kept"], 0);
 }
 
+TEST_F(CliTest, ReadOnlyLayersComeFromTheFlagOrTheEnvironment) {
+  // A prebuilt cache (a container image's) behind an empty writable per-host folder: lookups find it there.
+  CliResult list = run({"precompile", "--list", "--arch", "sm_90", "--kind", "prep"});
+  const std::string spec = list.out.substr(0, list.out.find('\n'));
+  ASSERT_EQ(run(with_cache({"precompile", "--arch", "sm_90", "--dtype", "bf16", "--kind", "prep"})).exit_code, 0);
+  const fs::path prebuilt = dir_ / "cache";
+  CliResult by_flag = run({"compile", "--spec", spec, "--json", "--cache-dir", (dir_ / "host_a").string(),
+                           "--cache-readonly-dir", (dir_ / "missing_layer").string(), "--cache-readonly-dir",
+                           prebuilt.string()});
+  ASSERT_EQ(by_flag.exit_code, 0) << by_flag.err;
+  EXPECT_EQ(by_flag.json()["source"], "disk") << "found in the second read-only layer";
+  ASSERT_EQ(setenv("MARLIN_JIT_CACHE_READONLY_DIRS", ("::" + prebuilt.string() + ":").c_str(), 1), 0);
+  CliResult by_environment = run({"compile", "--spec", spec, "--json", "--cache-dir", (dir_ / "host_b").string()});
+  unsetenv("MARLIN_JIT_CACHE_READONLY_DIRS");
+  ASSERT_EQ(by_environment.exit_code, 0) << by_environment.err;
+  EXPECT_EQ(by_environment.json()["source"], "disk");
+  CliResult without = run({"compile", "--spec", spec, "--json", "--cache-dir", (dir_ / "host_c").string()});
+  EXPECT_EQ(without.json()["source"], "compiled");
+}
+
 TEST_F(CliTest, CacheVerifyFindsAFlippedByte) {
   ASSERT_EQ(run(with_cache({"precompile", "--arch", "sm_90", "--dtype", "bf16", "--kind", "prep"})).exit_code, 0);
   CliResult stats = run(with_cache({"cache", "stats", "--json"}));

@@ -39,6 +39,19 @@ class ScopedEnv {
 
 }  // namespace
 
+TEST(DefaultReadOnlyCacheDirs, ColonSeparatedListInOrderSkippingEmptyItems) {
+  {
+    ScopedEnv env{{"MARLIN_JIT_CACHE_READONLY_DIRS", "/image/cache::/opt/prebuilt:"}};
+    EXPECT_EQ(default_read_only_cache_dirs(), (std::vector<fs::path>{"/image/cache", "/opt/prebuilt"}));
+  }
+  {
+    ScopedEnv env{{"MARLIN_JIT_CACHE_READONLY_DIRS", std::nullopt}};
+    EXPECT_TRUE(default_read_only_cache_dirs().empty());
+  }
+  ScopedEnv env{{"MARLIN_JIT_CACHE_READONLY_DIRS", ":"}};
+  EXPECT_TRUE(default_read_only_cache_dirs().empty());
+}
+
 TEST(DefaultCacheDir, ExplicitVariableWinsOverXdgAndHome) {
   ScopedEnv env{{"MARLIN_JIT_CACHE_DIR", "/srv/kernels"}, {"XDG_CACHE_HOME", "/xdg"}, {"HOME", "/home/u"}};
   EXPECT_EQ(default_cache_dir(), fs::path("/srv/kernels"));

@@ -25,6 +25,7 @@ struct RuntimeOptions {
   // Unset: MARLIN_JIT_CACHE_MAX_BYTES, else 2 GiB.
   std::optional<std::uint64_t> cache_max_bytes;
   // Searched after cache_dir, in order, and never written (e.g. a cache prebuilt by `marlin-jit precompile`).
+  // Empty: MARLIN_JIT_CACHE_READONLY_DIRS (a ':'-separated list), else none.
   std::vector<std::filesystem::path> read_only_cache_dirs;
 };
 
