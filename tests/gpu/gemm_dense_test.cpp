@@ -38,18 +38,6 @@ constexpr std::uint16_t kPoison = 0xFFFF;    // a NaN in fp16 and in bf16
 
 // ---- the process-wide session: one Runtime, one stream, one cuBLAS handle
 
-// The kernel cache: $MARLIN_JIT_TEST_CACHE_DIR, else one folder under the system temp folder shared by every
-// process of this test and kept, never the user's cache. ctest runs each case in a process of its own; a fresh
-// folder per process would recompile every kernel for every one of the ~370 cases.
-std::filesystem::path test_cache_dir() {
-  std::filesystem::path dir =
-      std::filesystem::temp_directory_path() / ("marlin_jit_gpu_tests_" + std::to_string(getuid()));
-  if (const char* chosen = std::getenv("MARLIN_JIT_TEST_CACHE_DIR"); chosen != nullptr && *chosen != '\0') dir = chosen;
-  std::error_code ignored;  // an unusable folder is the runtime's to report (as a logged, skipped cache)
-  std::filesystem::create_directories(dir, ignored);
-  return dir;
-}
-
 struct Session {
   Runtime runtime{[] {
     RuntimeOptions options;

@@ -7,6 +7,7 @@
 #include <cublas_v2.h>
 #include <cuda.h>
 #include <cuda_runtime_api.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <cstdlib>
@@ -231,6 +232,18 @@ CaptureOutcome capture_enqueued_work(cudaStream_t stream, Fn&& fn) {
   }
   cudaGetLastError();  // an invalidated capture must not leak into the next check
   return outcome;
+}
+
+// The kernel cache the GPU tests share: $MARLIN_JIT_TEST_CACHE_DIR, else one per-user folder under the system temp
+// folder, kept, never the user's cache. ctest runs each case in a process of its own; a fresh folder per process would
+// recompile every kernel for every case. An unusable folder is the runtime's to report (a logged, skipped cache).
+inline std::filesystem::path test_cache_dir() {
+  std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("marlin_jit_gpu_tests_" + std::to_string(getuid()));
+  if (const char* chosen = std::getenv("MARLIN_JIT_TEST_CACHE_DIR"); chosen != nullptr && *chosen != '\0') dir = chosen;
+  std::error_code ignored;
+  std::filesystem::create_directories(dir, ignored);
+  return dir;
 }
 
 // ---- what a call threw

@@ -48,15 +48,6 @@ std::string seed_trace() { return "MARLIN_JIT_TEST_SEED=" + std::to_string(run_s
 
 // ---- the process-wide session: one Runtime on the GPU tests' shared kernel cache, one stream
 
-std::filesystem::path test_cache_dir() {
-  std::filesystem::path dir =
-      std::filesystem::temp_directory_path() / ("marlin_jit_gpu_tests_" + std::to_string(getuid()));
-  if (const char* chosen = std::getenv("MARLIN_JIT_TEST_CACHE_DIR"); chosen != nullptr && *chosen != '\0') dir = chosen;
-  std::error_code ignored;
-  std::filesystem::create_directories(dir, ignored);
-  return dir;
-}
-
 struct Session {
   Runtime runtime{[] {
     RuntimeOptions options;

@@ -35,15 +35,8 @@ std::unique_ptr<Runtime>& runtime_slot() {
 }
 Runtime& runtime() {
   if (!runtime_slot()) {
-    std::filesystem::path dir =
-        std::filesystem::temp_directory_path() / ("marlin_jit_gpu_tests_" + std::to_string(getuid()));
-    if (const char* chosen = std::getenv("MARLIN_JIT_TEST_CACHE_DIR"); chosen != nullptr && *chosen != '\0') {
-      dir = chosen;
-    }
-    std::error_code ignored;
-    std::filesystem::create_directories(dir, ignored);
     RuntimeOptions options;
-    options.cache_dir = dir;
+    options.cache_dir = test_cache_dir();
     runtime_slot() = std::make_unique<Runtime>(options);
   }
   return *runtime_slot();
