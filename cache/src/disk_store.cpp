@@ -358,6 +358,7 @@ void DiskStore::clear() {
       std::error_code error;
       fs::remove(file.path, error);
       if (error && ++failures == 1) first_failure = error;
+      if (!error) detail::remove_folder_if_empty(file.path.parent_path());
     }
     // Spare young temp files: their writers are about to rename them into place.
     detail::evict_lru(root, detail::StoreScan{{}, scan.temps, 0}, 0, std::nullopt);

@@ -130,6 +130,12 @@ std::error_code write_file_atomically(const fs::path& path, std::span<const char
   for (int attempt = 0; attempt < 100 && raw_fd < 0; ++attempt) {
     temp = temp_path_beside(path);
     raw_fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (raw_fd < 0 && errno == ENOENT) {
+      // An evictor removed the (then empty) shard folder between our create_directories and this open: again.
+      fs::create_directories(path.parent_path(), error);
+      if (error) return error;
+      continue;
+    }
     if (raw_fd < 0 && errno != EEXIST) return last_error();
   }
   if (raw_fd < 0) return std::make_error_code(std::errc::file_exists);

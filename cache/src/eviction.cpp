@@ -11,6 +11,11 @@
 namespace marlin_jit::cache::detail {
 namespace fs = std::filesystem;
 
+void remove_folder_if_empty(const fs::path& folder) {
+  std::error_code ignored;
+  fs::remove(folder, ignored);  // removes only an empty folder; a writer's create-and-open retries if it loses
+}
+
 EvictionResult evict_lru(const fs::path& root, const StoreScan& scan, std::uint64_t target,
                          const std::optional<Digest>& protect) {
   EvictionResult result;
@@ -36,6 +41,7 @@ EvictionResult evict_lru(const fs::path& root, const StoreScan& scan, std::uint6
       ++result.removed_entries;
       total -= entry->bytes;
       remove_lock_file_if_idle(lock_path(root, *entry->key));
+      remove_folder_if_empty(entry->path.parent_path());
     } else if (!error) {
       total -= entry->bytes;  // already removed by a concurrent pruner
     }

@@ -21,6 +21,10 @@ struct EvictionResult {
   std::uint64_t remaining_bytes = 0;  // entry bytes left, per the scan
 };
 
+// Removes `folder` if it is empty (a shard folder whose last entry went); otherwise, or on any error, nothing. A
+// writer that created the folder just before retries its create (write_file_atomically), so none is lost.
+void remove_folder_if_empty(const std::filesystem::path& folder);
+
 // Removes entries from `scan` oldest first until at most `target` entry bytes remain, sparing `protect`, and
 // removes stale temp files. Files already gone are skipped (another process pruned too).
 EvictionResult evict_lru(const std::filesystem::path& root, const StoreScan& scan, std::uint64_t target,

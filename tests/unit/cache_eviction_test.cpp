@@ -2,6 +2,8 @@
 // entry just published or a young temp file, and removes temp files left by dead writers.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "marlin_jit/cache/disk_store.hpp"
 #include "temp_cache_dir.hpp"
 
@@ -115,4 +117,31 @@ TEST(Eviction, EvictedEntriesIdleLockFilesAreRemovedToo) {
   ASSERT_TRUE(fs::exists(dir / "locks" / (test_key(1).hex() + ".lock")));
   store.prune(0);
   EXPECT_FALSE(fs::exists(dir / "locks" / (test_key(1).hex() + ".lock")));
+}
+
+TEST(Eviction, ShardFoldersEmptiedByEvictionOrClearAreRemoved) {
+  // A 1 MiB cap run used to leave 42 of 65 shard folders empty (issue 10). Folders that still hold an entry stay.
+  TempCacheDir dir;
+  DiskStore store(options_for(dir.path(), 0));
+  publish_aged(store, 6);
+  auto shard_folders = [&] {
+    std::set<fs::path> folders;
+    for (const auto& item : fs::directory_iterator(dir.path())) {
+      if (item.is_directory() && item.path().filename().string().size() == 2) folders.insert(item.path());
+    }
+    return folders;
+  };
+  ASSERT_FALSE(shard_folders().empty());
+  store.prune(3 * kEntryBytes);
+  std::set<fs::path> holding;
+  for (const auto& info : store.list()) holding.insert(info.path.parent_path());
+  EXPECT_EQ(shard_folders(), holding) << "only shard folders that still hold an entry are left";
+  store.prune(0);
+  EXPECT_TRUE(shard_folders().empty()) << "no empty shard folder after evicting everything";
+  publish_aged(store, 3);
+  store.clear();
+  EXPECT_TRUE(shard_folders().empty()) << "no shard folder after clear";
+  // Publishing into a removed shard folder works: the writer creates it again.
+  EXPECT_TRUE(store.publish(make_entry(test_key(1), kPayload)));
+  EXPECT_TRUE(store.lookup(test_key(1)));
 }
