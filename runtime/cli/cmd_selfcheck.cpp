@@ -16,7 +16,7 @@ int run_selfcheck(const CommonOptions& options) {
   if (report.skipped) json["skipped"] = *report.skipped;
   json["cases"] = nlohmann::json::array();
   for (const SelfCheckCase& c : report.cases) {
-    json["cases"].push_back({{"dtype", to_string(c.dtype)}, {"m", c.m}, {"n", c.n}, {"k", c.k}, {"bias", c.bias},
+    json["cases"].push_back({{"layer", c.layer}, {"dtype", to_string(c.dtype)}, {"m", c.m}, {"n", c.n}, {"k", c.k}, {"bias", c.bias},
                              {"path", c.path == GemmPath::marlin ? "marlin" : "automatic"},
                              {"relative_error", c.relative_error}, {"tolerance", c.tolerance},
                              {"passed", c.passed}});
@@ -28,7 +28,8 @@ int run_selfcheck(const CommonOptions& options) {
   } else {
     std::cout << "selfcheck on " << report.device << "\n";
     for (const auto& c : json["cases"]) {
-      std::cout << (c["passed"].get<bool>() ? "  ok    " : "  FAIL  ") << c["dtype"].get<std::string>() << " M="
+      std::cout << (c["passed"].get<bool>() ? "  ok    " : "  FAIL  ") << c["layer"].get<std::string>() << " "
+                << c["dtype"].get<std::string>() << " M="
                 << c["m"].get<long long>() << " N=" << c["n"].get<long long>() << " K=" << c["k"].get<long long>()
                 << (c["bias"].get<bool>() ? " bias" : "") << " path=" << c["path"].get<std::string>()
                 << " rel=" << c["relative_error"].get<double>() << " (< " << c["tolerance"].get<double>() << ")\n";

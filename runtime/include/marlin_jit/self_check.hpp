@@ -1,6 +1,6 @@
 // A GPU self-check an operator or an engine can run at start-up: prepare a random NVFP4 layer on the current
-// device, apply it through every path (fp16 and bf16, small and large M, with bias) and compare each output with
-// a float64 CPU reference. Compiles or loads the kernels it needs (seconds on a cold cache).
+// device, apply it through every path (fp16 and bf16, small and large M, with bias), and a small MoE layer of each
+// activation, and compare each output with a float64 CPU reference. Compiles or loads the kernels it needs (seconds on a cold cache).
 // Errors: never throws for a missing driver or an unsupported GPU (the report says skipped, with the reason);
 // CompileError / DriverError from the run itself propagate.
 #pragma once
@@ -17,6 +17,7 @@ namespace marlin_jit {
 class Runtime;
 
 struct SelfCheckCase {
+  std::string layer = "dense";  // or "moe relu2" / "moe silu_gated" (m tokens, n = H, k = I)
   DType dtype = DType::bf16;
   long long m = 0, n = 0, k = 0;
   bool bias = false;

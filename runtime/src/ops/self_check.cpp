@@ -1,18 +1,16 @@
-// GPU self-check (see self_check.hpp): a random NVFP4 checkpoint layer, every apply path, float64 CPU reference.
-// Memory goes through the driver table; fp16/bf16 host conversions come from CUDA's own headers.
+// GPU self-check (see self_check.hpp): a random NVFP4 checkpoint layer, every apply path, float64 CPU reference;
+// then the MoE layers (self_check_moe.cpp). Memory goes through the driver table.
 #include "marlin_jit/self_check.hpp"
 
 #include <cmath>
 #include <cstdint>
 #include <random>
 
-#include <cuda_bf16.h>
-#include <cuda_fp16.h>
-
 #include "driver/cuda_driver.hpp"
 #include "marlin_jit/device.hpp"
 #include "marlin_jit/dispatch.hpp"
 #include "marlin_jit/runtime.hpp"
+#include "ops/self_check_support.hpp"
 
 namespace marlin_jit {
 namespace {
@@ -20,58 +18,7 @@ namespace {
 constexpr long long kN = 200;  // not a multiple of 64: exercises N padding
 constexpr long long kK = 512;
 
-std::uint16_t to_bits(float value, DType dtype) {
-  if (dtype == DType::bf16) return static_cast<__nv_bfloat16_raw>(__float2bfloat16_rn(value)).x;
-  return static_cast<__half_raw>(__float2half_rn(value)).x;
-}
-
-double from_bits(std::uint16_t bits, DType dtype) {
-  if (dtype == DType::bf16) {
-    __nv_bfloat16_raw raw;
-    raw.x = bits;
-    return __bfloat162float(__nv_bfloat16(raw));
-  }
-  __half_raw raw;
-  raw.x = bits;
-  return __half2float(__half(raw));
-}
-
-double e2m1_value(unsigned code) {
-  static constexpr double kMagnitudes[8] = {0, 0.5, 1, 1.5, 2, 3, 4, 6};
-  return (code & 8) ? -kMagnitudes[code & 7] : kMagnitudes[code & 7];
-}
-
-double e4m3_value(unsigned code) {
-  const int exponent = (code >> 3) & 0xF, mantissa = code & 7;
-  const double magnitude = exponent == 0 ? std::ldexp(mantissa, -9) : std::ldexp(8 + mantissa, exponent - 10);
-  return (code & 0x80) ? -magnitude : magnitude;
-}
-
-// Device buffer through the driver table, freed on scope exit.
-class DeviceMemory {
- public:
-  explicit DeviceMemory(std::size_t bytes) {
-    detail::check_cu(detail::driver().cuMemAlloc(&pointer_, bytes), "cuMemAlloc");
-  }
-  DeviceMemory(DeviceMemory&& other) noexcept : pointer_(other.pointer_) { other.pointer_ = 0; }
-  ~DeviceMemory() {
-    if (pointer_ != 0) detail::driver().cuMemFree(pointer_);
-  }
-  DeviceMemory(const DeviceMemory&) = delete;
-  DeviceMemory& operator=(const DeviceMemory&) = delete;
-  CUdeviceptr get() const { return pointer_; }
-
- private:
-  CUdeviceptr pointer_ = 0;
-};
-
-template <typename T>
-DeviceMemory upload(const std::vector<T>& host, CUstream stream) {
-  DeviceMemory memory(host.size() * sizeof(T));
-  detail::check_cu(detail::driver().cuMemcpyHtoDAsync(memory.get(), host.data(), host.size() * sizeof(T), stream),
-                   "cuMemcpyHtoDAsync");
-  return memory;
-}
+using namespace ops::self_check;
 
 }  // namespace
 
@@ -125,7 +72,7 @@ SelfCheckReport run_self_check(Runtime& runtime) {
     for (long long m : {1LL, 33LL, 300LL}) {
       for (GemmPath path : {GemmPath::marlin, GemmPath::automatic}) {
         if (path == GemmPath::automatic && m < 300) continue;  // automatic = marlin below the crossover
-        SelfCheckCase c{dtype, m, kN, kK, m == 33, path, 0, dtype == DType::fp16 ? 1e-3 : 6e-3, false};
+        SelfCheckCase c{"dense", dtype, m, kN, kK, m == 33, path, 0, dtype == DType::fp16 ? 1e-3 : 6e-3, false};
         std::vector<std::uint16_t> input(m * kK), bias(kN), output(m * kN, 0xFFFF);
         for (auto& x : input) x = to_bits(normal(rng), dtype);
         for (auto& x : bias) x = to_bits(normal(rng), dtype);
@@ -154,6 +101,7 @@ SelfCheckReport run_self_check(Runtime& runtime) {
       }
     }
   }
+  append_moe_self_check(runtime, stream, rng, report);
   return report;
 }
 
