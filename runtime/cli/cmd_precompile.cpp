@@ -32,8 +32,12 @@ CatalogFilter make_filter(const PrecompileArgs& args) {
     check_sm(sm);  // an unsupported target is refused (exit 2), not silently skipped
     filter.sms.push_back(sm);
   }
-  for (const auto& dtype : split_list_or_usage(args.dtypes, "--dtype")) filter.dtypes.push_back(parse_dtype_or_usage(dtype));
-  for (const auto& quant : split_list_or_usage(args.quants, "--quant")) filter.quants.push_back(parse_quant_or_usage(quant));
+  for (const auto& dtype : split_list_or_usage(args.dtypes, "--dtype")) {
+    filter.dtypes.push_back(parse_dtype_or_usage(dtype));
+  }
+  for (const auto& quant : split_list_or_usage(args.quants, "--quant")) {
+    filter.quants.push_back(parse_quant_or_usage(quant));
+  }
   for (const auto& kind : split_list_or_usage(args.kinds, "--kind")) filter.kinds.push_back(parse_kind_or_usage(kind));
   return filter;
 }

@@ -16,7 +16,8 @@ int run_selfcheck(const CommonOptions& options) {
   if (report.skipped) json["skipped"] = *report.skipped;
   json["cases"] = nlohmann::json::array();
   for (const SelfCheckCase& c : report.cases) {
-    json["cases"].push_back({{"layer", c.layer}, {"dtype", to_string(c.dtype)}, {"m", c.m}, {"n", c.n}, {"k", c.k}, {"bias", c.bias},
+    json["cases"].push_back({{"layer", c.layer}, {"dtype", to_string(c.dtype)}, {"m", c.m}, {"n", c.n}, {"k", c.k},
+                             {"bias", c.bias},
                              {"path", c.path == GemmPath::marlin ? "marlin" : "automatic"},
                              {"relative_error", c.relative_error}, {"tolerance", c.tolerance},
                              {"passed", c.passed}});
