@@ -296,9 +296,18 @@ StoreStats DiskStore::stats() const {
   return total;
 }
 
-std::vector<EntryInfo> DiskStore::list() const {
+namespace {
+
+detail::StoreScan scan_folder_or_throw(const fs::path& folder) {
+  std::error_code error;
+  auto scan = detail::scan_store(folder, error);
+  if (error) throw_unreadable(folder, error);
+  return scan;
+}
+
+std::vector<EntryInfo> list_entries(const detail::StoreScan& scan) {
   std::vector<EntryInfo> infos;
-  for (const auto& file : impl_->scan_or_throw().entries) {
+  for (const auto& file : scan.entries) {
     EntryInfo info{*file.key, file.path, file.bytes, file.modified, {}, {}};
     info.lowered_name = read_lowered_name(file.path, info.problem);
     infos.push_back(std::move(info));
@@ -306,10 +315,10 @@ std::vector<EntryInfo> DiskStore::list() const {
   return infos;
 }
 
-std::vector<EntryInfo> DiskStore::verify() {
-  Impl& store = *impl_;
-  std::vector<EntryInfo> bad;
-  for (const auto& scanned : store.scan_or_throw().entries) {
+// Re-reads every entry of `scan`; calls on_bad(info, file) for each damaged one.
+template <class OnBad>
+void check_entries(const detail::StoreScan& scan, OnBad&& on_bad) {
+  for (const auto& scanned : scan.entries) {
     FileRead file = read_whole_file(scanned.path);
     if (file.error == std::errc::no_such_file_or_directory) continue;  // removed since the scan
     EntryInfo info{*scanned.key, scanned.path, scanned.bytes, scanned.modified, {}, {}};
@@ -319,10 +328,35 @@ std::vector<EntryInfo> DiskStore::verify() {
     if (entry) continue;
     std::string ignored;
     if (peek_entry_header(file.bytes, &ignored)) info.lowered_name = read_lowered_name(scanned.path, ignored);
-    store.report_damage(true, scanned.path, file, info.problem);
-    bad.push_back(std::move(info));
+    on_bad(std::move(info), file);
   }
+}
+
+}  // namespace
+
+std::vector<EntryInfo> DiskStore::list() const { return list_entries(impl_->scan_or_throw()); }
+
+std::vector<EntryInfo> DiskStore::verify() {
+  Impl& store = *impl_;
+  std::vector<EntryInfo> bad;
+  check_entries(store.scan_or_throw(), [&](EntryInfo info, const FileRead& file) {
+    store.report_damage(true, info.path, file, info.problem);
+    bad.push_back(std::move(info));
+  });
   store.flush(std::nullopt);
+  return bad;
+}
+
+const std::vector<fs::path>& DiskStore::read_only_layers() const { return impl_->options.read_only_layers; }
+
+std::vector<EntryInfo> DiskStore::list_layer(std::size_t layer) const {
+  return list_entries(scan_folder_or_throw(impl_->options.read_only_layers.at(layer)));
+}
+
+std::vector<EntryInfo> DiskStore::verify_layer(std::size_t layer) const {
+  std::vector<EntryInfo> bad;
+  check_entries(scan_folder_or_throw(impl_->options.read_only_layers.at(layer)),
+                [&](EntryInfo info, const FileRead&) { bad.push_back(std::move(info)); });
   return bad;
 }
 

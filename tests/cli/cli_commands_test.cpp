@@ -319,6 +319,39 @@ TEST_F(CliTest, ReadOnlyLayersComeFromTheFlagOrTheEnvironment) {
   EXPECT_EQ(without.json()["source"], "compiled");
 }
 
+TEST_F(CliTest, CacheCommandsShowEachLayerAndNeverTouchAReadOnlyOne) {
+  ASSERT_EQ(run(with_cache({"precompile", "--arch", "sm_90", "--dtype", "bf16", "--kind", "prep"})).exit_code, 0);
+  const std::string prebuilt = (dir_ / "cache").string(), host = (dir_ / "host").string();
+  const std::vector<std::string> layers = {"--cache-dir", host, "--cache-readonly-dir", prebuilt, "--json"};
+  auto cache_command = [&](const char* what) {
+    std::vector<std::string> args = {"cache", what};
+    args.insert(args.end(), layers.begin(), layers.end());
+    return run(args);
+  };
+  CliResult stats = cache_command("stats");
+  ASSERT_EQ(stats.exit_code, 0) << stats.err;
+  EXPECT_EQ(stats.json()["entries"], 0) << "the writable host folder is empty";
+  ASSERT_EQ(stats.json()["read_only_layers"].size(), 1u);
+  EXPECT_EQ(stats.json()["read_only_layers"][0]["directory"], prebuilt);
+  const std::size_t prebuilt_entries = stats.json()["read_only_layers"][0]["entries"];
+  ASSERT_GT(prebuilt_entries, 0u);
+  CliResult list = cache_command("list");
+  ASSERT_EQ(list.json()["read_only_layers"][0]["entries"].size(), prebuilt_entries);
+
+  // Damage in the read-only layer is reported and left in place: the layer belongs to someone else.
+  fs::path victim = list.json()["read_only_layers"][0]["entries"][0]["path"].get<std::string>();
+  auto bytes = test::read_bytes(victim);
+  bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 0x5a);
+  test::write_bytes(victim, bytes);
+  CliResult verify = cache_command("verify");
+  EXPECT_EQ(verify.exit_code, 1) << verify.out << verify.err;
+  EXPECT_EQ(verify.json()["read_only_layers"][0]["bad"], 1);
+  EXPECT_EQ(verify.json()["read_only_layers"][0]["bad_entries"][0]["removed"], false);
+  EXPECT_TRUE(fs::exists(victim));
+  std::vector<std::string> text = {"cache", "verify", "--cache-dir", host, "--cache-readonly-dir", prebuilt};
+  EXPECT_NE(run(text).out.find("NOT removed: read-only layer"), std::string::npos);
+}
+
 TEST_F(CliTest, CacheVerifyFindsAFlippedByte) {
   ASSERT_EQ(run(with_cache({"precompile", "--arch", "sm_90", "--dtype", "bf16", "--kind", "prep"})).exit_code, 0);
   CliResult stats = run(with_cache({"cache", "stats", "--json"}));

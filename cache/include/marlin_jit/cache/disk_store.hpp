@@ -84,6 +84,15 @@ class DiskStore {
   // Re-reads every root entry; returns the bad ones (problem says why) after removing them.
   // Throws CacheError if root exists but cannot be read.
   std::vector<EntryInfo> verify();
+  // The read-only layers (StoreOptions::read_only_layers), in search order.
+  const std::vector<std::filesystem::path>& read_only_layers() const;
+  // Entries of read-only layer `layer` (an index into read_only_layers()), as list() gives root's; a missing
+  // folder has none. Never writes. Throws CacheError if the folder exists but cannot be read, std::out_of_range
+  // for a layer index past the end.
+  std::vector<EntryInfo> list_layer(std::size_t layer) const;
+  // Re-reads every entry of read-only layer `layer` and returns the bad ones; removes nothing (the layer is
+  // read-only by configuration, whatever the file system allows). Throws as list_layer.
+  std::vector<EntryInfo> verify_layer(std::size_t layer) const;
   // Evicts least-recently-used entries until root holds at most max_bytes; removes temp files left for more
   // than 10 minutes. Returns the bytes removed. Throws CacheError if root exists but cannot be read.
   std::uint64_t prune(std::uint64_t max_bytes);
