@@ -7,8 +7,6 @@
 
 namespace marlin_jit::dispatch {
 
-constexpr float kGlobalScaleFold = 128.0f;  // 2^7, see fp4_dequant.cuh
-
 void check_device_pointer(const char* operand, CUdeviceptr pointer) {
   if (pointer != 0) return;
   throw ConfigError("null_pointer", std::string(operand) + "=0", "a device pointer",

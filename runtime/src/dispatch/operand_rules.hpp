@@ -10,6 +10,10 @@
 
 namespace marlin_jit::dispatch {
 
+// 2^7: the prepared kernels multiply the checkpoint global scale by it (templates/marlin_jit/common/fp4_dequant.cuh
+// says why); the global-scale rule checks that the product stays finite.
+inline constexpr float kGlobalScaleFold = 128.0f;
+
 // Rule null_pointer: `pointer` is a device address (nonzero). `operand` names it ("input", "w1_scale", ...).
 void check_device_pointer(const char* operand, CUdeviceptr pointer);
 

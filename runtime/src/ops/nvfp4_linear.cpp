@@ -44,8 +44,6 @@ int PreparedNvfp4Linear::device() const { return impl_->where.device; }
 
 namespace {
 
-constexpr float kGlobalScaleFold = 128.0f;  // 2^7, see fp4_dequant.cuh
-
 // Large M: the layer dequantized into per-stream scratch (dtype [N][K], weights rounded once), the bias broadcast
 // into the output, then out = A · Wᵀ + out through cuBLAS.
 void apply_dequantized(Runtime& runtime, const PreparedNvfp4Linear::Impl& prepared, const LinearApplyArgs& args,
@@ -95,7 +93,7 @@ PreparedNvfp4Linear prepare_nvfp4_linear(Runtime& runtime, const Nvfp4Checkpoint
   impl->k = layer.k;
   impl->n_padded = ops::round_up(layer.n, kNGranularity);
   impl->k_padded = ops::round_up(layer.k, kKGranularity);
-  impl->global_scale_prepared = layer.weight_scale_2 * kGlobalScaleFold;
+  impl->global_scale_prepared = layer.weight_scale_2 * dispatch::kGlobalScaleFold;
 
   ops::Nvfp4PrepareJob job;
   job.checkpoint_weight = layer.weight;

@@ -49,19 +49,23 @@ int PreparedNvfp4Moe::device() const { return impl_->where.device; }
 
 namespace {
 
-constexpr float kGlobalScaleFold = 128.0f;  // 2^7, see fp4_dequant.cuh
 constexpr int kSumThreads = 256;
 
 bool gated(Activation activation) { return activation == Activation::silu_gated; }
 
-void validate_checkpoint(const Nvfp4MoeCheckpoint& c) {
+// The dispatcher's view of an MoE layer's sizes (per-call fields are the caller's to add).
+ProblemSpec moe_problem(Activation activation, std::int64_t experts, std::int64_t hidden, std::int64_t intermediate) {
   ProblemSpec problem;
   problem.kind = KernelKind::moe;
-  problem.activation = c.activation;
-  problem.experts = c.experts;
-  problem.hidden = c.hidden;
-  problem.intermediate = c.intermediate;
-  check_moe(problem);
+  problem.activation = activation;
+  problem.experts = experts;
+  problem.hidden = hidden;
+  problem.intermediate = intermediate;
+  return problem;
+}
+
+void validate_checkpoint(const Nvfp4MoeCheckpoint& c) {
+  check_moe(moe_problem(c.activation, c.experts, c.hidden, c.intermediate));
   dispatch::check_device_pointer("w1", c.w1);
   dispatch::check_device_pointer("w1_scale", c.w1_scale);
   dispatch::check_device_pointer("w2", c.w2);
@@ -128,8 +132,8 @@ PreparedNvfp4Moe prepare_nvfp4_moe(Runtime& runtime, const Nvfp4MoeCheckpoint& c
   impl->w1_words = w1.prepared_words, impl->w1_scales = w1.prepared_scales;
   impl->w2_words = w2.prepared_words, impl->w2_scales = w2.prepared_scales;
   std::vector<float> scales;
-  for (float s : checkpoint.w1_scale_2) scales.push_back(s * kGlobalScaleFold);
-  for (float s : checkpoint.w2_scale_2) scales.push_back(s * kGlobalScaleFold);
+  for (float s : checkpoint.w1_scale_2) scales.push_back(s * dispatch::kGlobalScaleFold);
+  for (float s : checkpoint.w2_scale_2) scales.push_back(s * dispatch::kGlobalScaleFold);
   impl->global_scales = impl->memory.allocate(scales.size() * sizeof(float));
   if (checkpoint.w1_bias != 0) impl->w1_bias = impl->memory.allocate(bias_bytes(checkpoint.experts * w1_rows));
   if (checkpoint.w2_bias != 0) impl->w2_bias = impl->memory.allocate(bias_bytes(checkpoint.experts * checkpoint.hidden));
@@ -163,16 +167,11 @@ PreparedNvfp4Moe prepare_nvfp4_moe(Runtime& runtime, const Nvfp4MoeCheckpoint& c
 namespace {
 
 void validate_apply(const PreparedNvfp4Moe::Impl& layer, const MoeApplyArgs& args) {
-  ProblemSpec problem;
-  problem.kind = KernelKind::moe;
+  ProblemSpec problem = moe_problem(layer.activation, layer.experts, layer.hidden, layer.intermediate);
   problem.dtype = args.dtype;
   problem.sm = layer.where.limits.sm;
-  problem.activation = layer.activation;
   problem.m = args.m;
-  problem.experts = layer.experts;
   problem.topk = args.topk;
-  problem.hidden = layer.hidden;
-  problem.intermediate = layer.intermediate;
   check_supported(problem);
   dispatch::check_device_pointer("hidden_states", args.hidden_states);
   dispatch::check_device_pointer("topk_ids", args.topk_ids);
