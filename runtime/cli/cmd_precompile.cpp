@@ -8,8 +8,8 @@
 #include <iostream>
 #include <thread>
 
-#include "compile/kernel_catalog.hpp"
 #include "cli_common.hpp"
+#include "marlin_jit/catalog.hpp"
 #include "marlin_jit/dispatch.hpp"
 #include "marlin_jit/kernel_spec.hpp"
 #include "progress_bar.hpp"

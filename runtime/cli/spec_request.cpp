@@ -1,7 +1,7 @@
 // Validates a spec the way the dispatcher would before handing it to the catalog. Throws ConfigError.
 #include "spec_request.hpp"
 
-#include "compile/kernel_catalog.hpp"
+#include "marlin_jit/catalog.hpp"
 #include "marlin_jit/dispatch.hpp"
 
 namespace marlin_jit::cli {

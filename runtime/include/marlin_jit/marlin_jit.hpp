@@ -2,6 +2,7 @@
 // dispatcher's rules, the JIT runtime (compile, get_kernel, launch), device queries, versions, NVFP4 dense and MoE layers.
 #pragma once
 
+#include "marlin_jit/catalog.hpp"
 #include "marlin_jit/device.hpp"
 #include "marlin_jit/dispatch.hpp"
 #include "marlin_jit/error.hpp"

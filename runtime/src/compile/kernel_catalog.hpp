@@ -1,26 +1,13 @@
-// The kernel catalog: which template and name expression serve a KernelSpec, and every spec the dispatcher can
-// pick for given axes (what `marlin-jit precompile` warms). The only place that names device entry points.
-// Errors: request_for throws ConfigError for specs no kernel serves (rule named in the message).
+// The kernel catalog's internal names: the preparation and routing kernels' op names (KernelSpec::prep_op).
+// The public half (request_for, catalog_specs) is marlin_jit/catalog.hpp; kernel_catalog.cpp is the only place
+// that names device entry points.
 #pragma once
 
 #include <vector>
 
-#include "marlin_jit/kernel_spec.hpp"
-#include "marlin_jit/runtime.hpp"
+#include "marlin_jit/catalog.hpp"
 
 namespace marlin_jit {
-
-KernelRequest request_for(const KernelSpec& spec);
-
-// Empty vectors mean "all": every supported SM, both dtypes, quant types with kernels, every kind.
-struct CatalogFilter {
-  std::vector<int> sms;
-  std::vector<DType> dtypes;
-  std::vector<QuantType> quants;
-  std::vector<KernelKind> kinds;
-};
-
-std::vector<KernelSpec> catalog_specs(const CatalogFilter& filter);
 
 // Preparation kernels by op name (KernelSpec::prep_op): NVFP4 preparation, the dequantizer and the bias
 // broadcast of the dequantize + cuBLAS path.

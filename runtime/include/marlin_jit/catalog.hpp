@@ -1,0 +1,24 @@
+// The kernel catalog, public: which template and name expression serve a KernelSpec, and every spec the dispatcher
+// can pick for given axes (what `marlin-jit precompile` warms; an engine warms its own kernels with it at start-up).
+// Errors: request_for throws ConfigError for specs no kernel serves (rule named in the message).
+#pragma once
+#include <vector>
+
+#include "marlin_jit/kernel_spec.hpp"
+#include "marlin_jit/runtime.hpp"
+
+namespace marlin_jit {
+
+KernelRequest request_for(const KernelSpec& spec);
+
+// Empty vectors mean "all": every supported SM, both dtypes, quant types with kernels, every kind.
+struct CatalogFilter {
+  std::vector<int> sms;
+  std::vector<DType> dtypes;
+  std::vector<QuantType> quants;
+  std::vector<KernelKind> kinds;
+};
+
+std::vector<KernelSpec> catalog_specs(const CatalogFilter& filter);
+
+}  // namespace marlin_jit
