@@ -74,6 +74,8 @@ const std::vector<LayerShape>& known_layers() {
 
 constexpr double kNvfp4BytesPerWeight = 0.5625;  // 4-bit code + one e4m3 scale per 16
 const std::vector<std::string> kPhaseNames = {"align", "gemm1", "gemm2", "sum"};
+// --separate-activation: the activation runs as its own kernel after a raw GEMM1 (its time joins gemm1's column).
+const std::vector<std::string> kSeparatePhaseNames = {"align", "gemm1", "activation", "gemm2", "sum"};
 
 struct Options {
   std::vector<DType> dtypes = {DType::bf16};
@@ -87,6 +89,7 @@ struct Options {
   int distinct_experts = 4;
   std::string cache_dir;
   std::string csv;
+  bool separate_activation = false;
 };
 
 // Returns the options, or the exit code when parsing ended the program (--help: 0, a bad option: 2).
@@ -120,6 +123,8 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--cache-dir", options.cache_dir);
   app.add_option("--csv", options.csv, "write one row per case");
+  app.add_flag("--separate-activation", options.separate_activation,
+               "ours with the activation as a separate kernel after a raw GEMM1 (the fused epilogue's comparison)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -486,29 +491,40 @@ void run_case(Context& ctx, const Case& c, LayerState& state) {
     return state.ours[static_cast<std::size_t>(i) % state.ours.size()];
   };
 
+  const ops::MoePhaseOptions variant{ctx.options.separate_activation};
+  const std::vector<std::string>& expected_phases = variant.separate_activation ? kSeparatePhaseNames : kPhaseNames;
+  const auto apply_ours = [&](int i) { ops::apply_nvfp4_moe_phased(ctx.runtime, layer_for(i), args, stream, {}, variant); };
   std::vector<double> host_us;
   const Timing ours = time_on_stream(stream, warmup, repeats, [&](int i) {
     const auto start = std::chrono::steady_clock::now();
-    apply_nvfp4_moe(ctx.runtime, layer_for(i), args, stream);
+    apply_ours(i);
     if (i >= warmup) host_us.push_back(1e6 * seconds_since(start));
   });
-  const Timing ours_graph = time_graphs(stream, warmup, repeats, static_cast<int>(state.ours.size()),
-                                       [&](int v) { apply_nvfp4_moe(ctx.runtime, layer_for(v), args, stream); });
+  const Timing ours_graph =
+      time_graphs(stream, warmup, repeats, static_cast<int>(state.ours.size()), [&](int v) { apply_ours(v); });
   std::vector<std::string> phase_names;
-  const PhaseTimings split = time_phases_on_stream(
-      stream, warmup, repeats, static_cast<int>(kPhaseNames.size()), [&](int i, auto&& mark) {
+  PhaseTimings split = time_phases_on_stream(
+      stream, warmup, repeats, static_cast<int>(expected_phases.size()), [&](int i, auto&& mark) {
         const bool record = phase_names.empty();
         std::vector<std::string> seen;
-        ops::apply_nvfp4_moe_phased(ctx.runtime, layer_for(i), args, stream, [&](const char* phase) {
-          seen.emplace_back(phase);
-          mark();
-        });
+        ops::apply_nvfp4_moe_phased(
+            ctx.runtime, layer_for(i), args, stream,
+            [&](const char* phase) {
+              seen.emplace_back(phase);
+              mark();
+            },
+            variant);
         if (record) phase_names = seen;
       });
-  if (phase_names != kPhaseNames) {
+  if (phase_names != expected_phases) {
     std::string got;
     for (const std::string& name : phase_names) got += (got.empty() ? "" : ",") + name;
-    throw std::runtime_error("apply_nvfp4_moe_phased reported phases " + got + ", expected align,gemm1,gemm2,sum");
+    throw std::runtime_error("apply_nvfp4_moe_phased reported phases " + got + ", expected " +
+                             (variant.separate_activation ? "align,gemm1,activation,gemm2,sum" : "align,gemm1,gemm2,sum"));
+  }
+  if (variant.separate_activation) {  // the activation's median joins gemm1's column
+    split.phases[1].median_us += split.phases[2].median_us;
+    split.phases.erase(split.phases.begin() + 2);
   }
   ctx.memory.sample(layer.name + " " + test::dtype_name(c.dtype) + " " + c.routing_kind + " M=" +
                     std::to_string(c.m));
@@ -709,6 +725,10 @@ int run(int argc, char** argv) {
               "eager (cublas_us) and from a graph (cu_graph); speedup = cublas_us / ours_us, graph_x = cu_graph / "
               "graph_us; times in µs; bw%%: touched experts' NVFP4 weight + scale bytes / graph_us, as a share of copy "
               "bandwidth\n");
+  if (options.separate_activation) {
+    std::printf("# variant --separate-activation: GEMM1 stores raw rows, a separate kernel applies the activation "
+                "(its time is in the gemm1 column)\n");
+  }
   MemoryPeak memory;
   Context ctx{options, runtime, stream, cublas, copy_gbps, static_cast<double>(l2), csv, memory};
   for (const LayerShape& layer : known_layers()) {

@@ -27,6 +27,7 @@
 #include "moe_reference.hpp"
 #include "nvfp4_checkpoint.hpp"
 #include "ops/moe_plan.hpp"
+#include "ops/nvfp4_moe_phases.hpp"
 #include "reference_gemm.hpp"
 
 namespace marlin_jit::test {
@@ -172,10 +173,16 @@ MoeApplyArgs apply_args(const MoeInputs& in, DType dtype) {
   return args;
 }
 
-// Poisons the output, applies on `stream`, waits, and returns the output with its guard.
-std::vector<std::uint16_t> apply_once(const PreparedNvfp4Moe& layer, MoeInputs& in, DType dtype, cudaStream_t stream) {
+// Poisons the output, applies on `stream` (the variant: the separate-activation measurement), waits, and returns
+// the output with its guard.
+std::vector<std::uint16_t> apply_once(const PreparedNvfp4Moe& layer, MoeInputs& in, DType dtype, cudaStream_t stream,
+                                      const ops::MoePhaseOptions& variant = {}) {
   in.out.fill_bytes(0xFF, stream);
-  apply_nvfp4_moe(session().runtime, layer, apply_args(in, dtype), stream);
+  if (variant.separate_activation) {
+    ops::apply_nvfp4_moe_phased(session().runtime, layer, apply_args(in, dtype), stream, {}, variant);
+  } else {
+    apply_nvfp4_moe(session().runtime, layer, apply_args(in, dtype), stream);
+  }
   MARLIN_JIT_CUDA(cudaStreamSynchronize(stream));
   return in.out.to_host<std::uint16_t>();
 }
@@ -248,14 +255,15 @@ void expect_within_the_bar(const MoeErrors& err, DType dtype, const std::string&
 }
 
 // Applies twice per dtype (each on a freshly poisoned output) and adds both dtypes' errors to `errors`.
-void apply_and_measure(const MoeUnderTest& layer, bool bias, MoeInputs& in, const std::vector<double>& x,
-                       const MoeRouting& routing, const std::string& where, MoeErrors (&errors)[2]) {
+void apply_and_measure(const MoeUnderTest& layer, bool bias, const ops::MoePhaseOptions& variant, MoeInputs& in,
+                       const std::vector<double>& x, const MoeRouting& routing, const std::string& where,
+                       MoeErrors (&errors)[2]) {
   const std::vector<double> reference = moe_reference(layer.host, bias, x, routing);
   for (DType dtype : {DType::fp16, DType::bf16}) {
     SCOPED_TRACE(dtype_name(dtype));
     std::vector<std::uint16_t> ours[2];
     for (auto& result : ours) {
-      result = apply_once(layer.prepared(bias), in, dtype, session().stream.get());
+      result = apply_once(layer.prepared(bias), in, dtype, session().stream.get(), variant);
       const std::string problem = unwritten_or_non_finite(result, dtype, in.m, in.hidden);
       ASSERT_TRUE(problem.empty()) << problem;
     }
@@ -285,6 +293,7 @@ struct MoeCase {
   int topk = 1;
   RoutingKind routing = RoutingKind::uniform;
   bool bias = false;
+  bool separate_activation = false;  // the fused epilogue's comparison kernel (bench_moe --separate-activation)
 };
 
 struct MoeShape {
@@ -304,7 +313,7 @@ void run_case(const MoeUnderTest& layer, const MoeShape& shape, const MoeCase& c
     const MoeRouting routing = make_routing(c.m, c.topk, shape.experts, c.routing, seed_for(where + "/routing"));
     const std::vector<double> x = moe_activations(c.m, shape.hidden, seed_for(where + "/x"));
     MoeInputs in = upload_inputs(x, routing, shape.hidden);
-    apply_and_measure(layer, c.bias, in, x, routing, where, errors);
+    apply_and_measure(layer, c.bias, ops::MoePhaseOptions{c.separate_activation}, in, x, routing, where, errors);
     if (::testing::Test::HasFatalFailure()) return;
   }
   expect_within_the_bar(errors[0], DType::fp16, name, draws);
@@ -358,6 +367,15 @@ TEST_F(MoeApply, relu2_nemotron_like_e8_h2688_i464) {
 TEST_F(MoeApply, gated_mixtral_like_e8_h4096_i1536_small_m) {
   run_shape({"gated_e8_h4096_i1536", 8, 4096, 1536, Activation::silu_gated},
             {{1, 2, RK::uniform, false}, {7, 2, RK::uniform, false}, {64, 2, RK::skewed, false}});
+}
+
+// The separate activation kernel the fused epilogue is measured against computes the same layer (its numbers are
+// only meaningful if it does).
+TEST_F(MoeApply, separate_activation_kernel_meets_the_same_bar) {
+  run_shape({"gated_e8_h208_i80_separate", 8, 208, 80, Activation::silu_gated},
+            {{7, 2, RK::uniform, false, true}, {512, 2, RK::uniform, false, true}});
+  run_shape({"relu2_e16_h208_i464_separate", 16, 208, 464, Activation::relu2},
+            {{1, 2, RK::uniform, false, true}, {512, 6, RK::skewed, false, true}});
 }
 
 // The real expert sizes: Nemotron-H's unsharded down projection (I = 1856) and a Mixtral-like gated expert

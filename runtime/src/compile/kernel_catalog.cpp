@@ -14,6 +14,7 @@ constexpr const char* kDenseHeader = "marlin_jit/entry/dense_gemm.cuh";
 constexpr const char* kPrepHeader = "marlin_jit/entry/nvfp4_prep.cuh";
 constexpr const char* kMoeHeader = "marlin_jit/entry/moe_gemm.cuh";
 constexpr const char* kMoeRoutingHeader = "marlin_jit/entry/moe_routing.cuh";
+constexpr const char* kMoeActivationHeader = "marlin_jit/entry/moe_activation.cuh";
 
 std::string device_type(DType dtype) { return dtype == DType::bf16 ? "__nv_bfloat16" : "__half"; }
 
@@ -82,6 +83,10 @@ constexpr PrepKernel kPrepKernels[] = {
     {kPrepMoeAlign, kMoeRoutingHeader, "marlin_jit::kernels::moe_align"},
     {kPrepMoeSumFp16, kMoeRoutingHeader, "marlin_jit::kernels::moe_sum<__half>"},
     {kPrepMoeSumBf16, kMoeRoutingHeader, "marlin_jit::kernels::moe_sum<__nv_bfloat16>"},
+    {kPrepMoeSiluFp16, kMoeActivationHeader, "marlin_jit::kernels::moe_activation<__half, true>"},
+    {kPrepMoeSiluBf16, kMoeActivationHeader, "marlin_jit::kernels::moe_activation<__nv_bfloat16, true>"},
+    {kPrepMoeRelu2Fp16, kMoeActivationHeader, "marlin_jit::kernels::moe_activation<__half, false>"},
+    {kPrepMoeRelu2Bf16, kMoeActivationHeader, "marlin_jit::kernels::moe_activation<__nv_bfloat16, false>"},
 };
 
 KernelRequest prep_request(const KernelSpec& spec) {

@@ -21,6 +21,12 @@ inline constexpr const char* kPrepBiasRowsBf16 = "bias_rows_bf16";
 inline constexpr const char* kPrepMoeAlign = "moe_align";
 inline constexpr const char* kPrepMoeSumFp16 = "moe_sum_fp16";
 inline constexpr const char* kPrepMoeSumBf16 = "moe_sum_bf16";
+// The activation as a separate kernel after a raw GEMM1 (entry/moe_activation.cuh): only for measuring the fused
+// epilogue against it (bench_moe --separate-activation), so precompile does not warm them.
+inline constexpr const char* kPrepMoeSiluFp16 = "moe_silu_fp16";
+inline constexpr const char* kPrepMoeSiluBf16 = "moe_silu_bf16";
+inline constexpr const char* kPrepMoeRelu2Fp16 = "moe_relu2_fp16";
+inline constexpr const char* kPrepMoeRelu2Bf16 = "moe_relu2_bf16";
 inline constexpr unsigned kMoeAlignThreads = 1024;  // the kernel's block size (kAlignThreads there)
 
 }  // namespace marlin_jit

@@ -3,6 +3,7 @@
 // before any allocation or launch; every rule is the dispatcher's (runtime/src/dispatch/).
 #include "marlin_jit/nvfp4_moe.hpp"
 
+#include <algorithm>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -264,29 +265,9 @@ void launch_sum(Runtime& runtime, const PreparedNvfp4Moe::Impl& layer, const Moe
       .launch(dims, stream, kernel_args);
 }
 
-}  // namespace
-
-void ops::apply_nvfp4_moe_phased(Runtime& runtime, const PreparedNvfp4Moe& prepared, const MoeApplyArgs& args,
-                                 CUstream stream, const std::function<void(const char* phase)>& after_phase) {
-  const PreparedNvfp4Moe::Impl& layer = prepared.impl();
-  check_dtype(QuantType::nvfp4, args.dtype);
-  if (args.m == 0) return;  // an empty batch is a valid no-op
-  validate_apply(layer, args);
-  report_invalid_ids(stream);
-
-  const ops::MoePlan plan = ops::plan_moe(
-      {args.m, args.topk, layer.experts, layer.gemm1_n, layer.hidden, layer.hidden_padded, layer.intermediate_padded},
-      layer.where.limits);
-  const ops::MoeWorkspace scratch =
-      ops::acquire_moe_workspace(stream, plan.routing_ints * sizeof(int), plan.intermediate_elements * 2,
-                                 plan.slot_output_elements * 2);
-  ops::SplitWorkspace split;
-  if (plan.split_workspace_floats > 0) {
-    split = ops::acquire_split_workspace(stream, plan.split_workspace_floats, plan.split_counters);
-  }
-  launch_align(runtime, layer, args, plan, scratch, stream);
-  if (after_phase) after_phase("align");
-
+// GEMM1: gathered hidden rows × W1 with the fused activation, into the intermediate rows.
+ops::GemmParams gemm1_params(const PreparedNvfp4Moe::Impl& layer, const MoeApplyArgs& args, const ops::MoePlan& plan,
+                             const ops::MoeWorkspace& scratch) {
   ops::GemmParams gemm1 = grouped_params(plan, scratch);
   gemm1.a = reinterpret_cast<const void*>(args.hidden_states);
   gemm1.out = reinterpret_cast<void*>(scratch.intermediate);
@@ -304,9 +285,12 @@ void ops::apply_nvfp4_moe_phased(Runtime& runtime, const PreparedNvfp4Moe& prepa
   gemm1.expert_scale_bytes = ops::prepared_scale_bytes(layer.gemm1_n, layer.hidden_padded);
   gemm1.gather_divisor = args.topk;
   gemm1.out_stride = static_cast<int>(layer.intermediate_padded);
-  launch_grouped(runtime, layer, args.dtype, layer.activation, plan.gemm1, plan.max_blocks, split, gemm1, stream);
-  if (after_phase) after_phase("gemm1");
+  return gemm1;
+}
 
+// GEMM2: intermediate rows × W2, each slot's row times its top-k weight, into the slot output rows.
+ops::GemmParams gemm2_params(const PreparedNvfp4Moe::Impl& layer, const MoeApplyArgs& args, const ops::MoePlan& plan,
+                             const ops::MoeWorkspace& scratch) {
   ops::GemmParams gemm2 = grouped_params(plan, scratch);
   gemm2.a = reinterpret_cast<const void*>(scratch.intermediate);
   gemm2.out = reinterpret_cast<void*>(scratch.slot_outputs);
@@ -325,9 +309,71 @@ void ops::apply_nvfp4_moe_phased(Runtime& runtime, const PreparedNvfp4Moe& prepa
   gemm2.expert_scale_bytes = ops::prepared_scale_bytes(layer.hidden_padded, layer.intermediate_padded);
   gemm2.gather_divisor = 1;
   gemm2.out_stride = static_cast<int>(layer.hidden_padded);
+  return gemm2;
+}
+
+// The separate-activation measurement (MoePhaseOptions): GEMM1 with the plain epilogue stores raw rows (gate and
+// up interleaved by 16 columns when gated) into the slot output buffer, which GEMM2 overwrites only later; then the
+// activation kernel writes the intermediate rows.
+void launch_gemm1_then_activation(Runtime& runtime, const PreparedNvfp4Moe::Impl& layer, const MoeApplyArgs& args,
+                                  const ops::MoePlan& plan, const ops::MoeWorkspace& scratch,
+                                  const ops::SplitWorkspace& split, CUstream stream,
+                                  const std::function<void(const char* phase)>& after_phase) {
+  if (layer.w1_bias != 0) throw InternalError("the separate-activation measurement takes layers without a W1 bias");
+  ops::GemmParams gemm1 = gemm1_params(layer, args, plan, scratch);
+  gemm1.out = reinterpret_cast<void*>(scratch.slot_outputs);
+  gemm1.n = gemm1.out_stride = static_cast<int>(layer.gemm1_n);
+  launch_grouped(runtime, layer, args.dtype, Activation::none, plan.gemm1, plan.max_blocks, split, gemm1, stream);
+  if (after_phase) after_phase("gemm1");
+  const void* raw = reinterpret_cast<const void*>(scratch.slot_outputs);
+  void* out = reinterpret_cast<void*>(scratch.intermediate);
+  int raw_stride = static_cast<int>(layer.gemm1_n), out_stride = static_cast<int>(layer.intermediate_padded);
+  int columns = out_stride;
+  void* kernel_args[] = {&raw, &raw_stride, &out, &out_stride, &columns};
+  LaunchDims dims;
+  dims.grid[0] = static_cast<unsigned>(plan.slots);
+  dims.block[0] = kSumThreads;
+  const bool bf16 = args.dtype == DType::bf16;
+  const char* op = gated(layer.activation) ? (bf16 ? kPrepMoeSiluBf16 : kPrepMoeSiluFp16)
+                                           : (bf16 ? kPrepMoeRelu2Bf16 : kPrepMoeRelu2Fp16);
+  ops::prep_kernel(runtime, layer.where.limits.sm, op).launch(dims, stream, kernel_args);
+  if (after_phase) after_phase("activation");
+}
+
+}  // namespace
+
+void ops::apply_nvfp4_moe_phased(Runtime& runtime, const PreparedNvfp4Moe& prepared, const MoeApplyArgs& args,
+                                 CUstream stream, const std::function<void(const char* phase)>& after_phase,
+                                 const MoePhaseOptions& options) {
+  const PreparedNvfp4Moe::Impl& layer = prepared.impl();
+  check_dtype(QuantType::nvfp4, args.dtype);
+  if (args.m == 0) return;  // an empty batch is a valid no-op
+  validate_apply(layer, args);
+  report_invalid_ids(stream);
+
+  const ops::MoePlan plan = ops::plan_moe(
+      {args.m, args.topk, layer.experts, layer.gemm1_n, layer.hidden, layer.hidden_padded, layer.intermediate_padded},
+      layer.where.limits);
+  const std::uint64_t raw_elements = options.separate_activation ? plan.slots * layer.gemm1_n : 0;
+  const ops::MoeWorkspace scratch =
+      ops::acquire_moe_workspace(stream, plan.routing_ints * sizeof(int), plan.intermediate_elements * 2,
+                                 std::max(plan.slot_output_elements, raw_elements) * 2);
+  ops::SplitWorkspace split;
+  if (plan.split_workspace_floats > 0) {
+    split = ops::acquire_split_workspace(stream, plan.split_workspace_floats, plan.split_counters);
+  }
+  launch_align(runtime, layer, args, plan, scratch, stream);
+  if (after_phase) after_phase("align");
+  if (options.separate_activation) {
+    launch_gemm1_then_activation(runtime, layer, args, plan, scratch, split, stream, after_phase);
+  } else {
+    ops::GemmParams gemm1 = gemm1_params(layer, args, plan, scratch);
+    launch_grouped(runtime, layer, args.dtype, layer.activation, plan.gemm1, plan.max_blocks, split, gemm1, stream);
+    if (after_phase) after_phase("gemm1");
+  }
+  ops::GemmParams gemm2 = gemm2_params(layer, args, plan, scratch);
   launch_grouped(runtime, layer, args.dtype, Activation::none, plan.gemm2, plan.max_blocks, split, gemm2, stream);
   if (after_phase) after_phase("gemm2");
-
   launch_sum(runtime, layer, args, scratch, stream);
   if (after_phase) after_phase("sum");
 }

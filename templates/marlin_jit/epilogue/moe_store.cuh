@@ -3,8 +3,9 @@
 //               checkpoint_row), so a warp's two column blocks hold gate and up of the same 16 outputs:
 //               out[slot][i] = silu(gate_i) · up_i, i over the padded intermediate size.
 //   relu2:      GEMM1 of a non-gated expert: out[slot][i] = max(x_i, 0)².
-//   weighted:   GEMM2: out[slot][h] = slot_weight · x_h; the top-k rows of a token are summed afterwards in a fixed
-//               order (entry/moe_routing.cuh, moe_sum), so no float atomics and the same bits on every run.
+//   weighted:   GEMM2: out[slot][h] = slot_weight · x_h (x_h alone without slot weights: a raw GEMM1); the top-k
+//               rows of a token are summed afterwards in a fixed order (entry/moe_routing.cuh, moe_sum), so no float
+//               atomics and the same bits on every run.
 // x = accumulator · the expert's global scale (+ the expert's fp32 bias), all in fp32, rounded once at the store.
 #pragma once
 
@@ -121,7 +122,7 @@ __device__ void store_moe_tile(const GemmParams& p, const Mainloop& mainloop, in
       if constexpr (Epilogue == MoeEpilogue::relu2) {
         v0 = fmaxf(v0, 0.0f) * fmaxf(v0, 0.0f);
         v1 = fmaxf(v1, 0.0f) * fmaxf(v1, 0.0f);
-      } else {
+      } else if (p.slot_weights != nullptr) {  // null: a raw GEMM1 (the separate-activation measurement)
         const float weight = p.slot_weights[slot];
         v0 *= weight;
         v1 *= weight;
