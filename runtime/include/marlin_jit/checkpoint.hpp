@@ -22,6 +22,9 @@
 namespace marlin_jit {
 
 class Runtime;
+namespace checkpoint {
+struct CheckpointState;  // the mapped files and the tensor table, defined in runtime/src/checkpoint
+}
 
 // The checkpoint's quantization section.
 struct Nvfp4QuantConfig {
@@ -75,11 +78,9 @@ class Nvfp4Checkpoint {
   std::optional<CheckpointTensor> find_tensor(std::string_view name) const;
   CheckpointTensor tensor(std::string_view name) const;  // ConfigError (rule checkpoint_tensor_missing) if absent
 
-  struct State;
-
  private:
-  explicit Nvfp4Checkpoint(std::shared_ptr<const State> state) : state_(std::move(state)) {}
-  std::shared_ptr<const State> state_;
+  explicit Nvfp4Checkpoint(std::shared_ptr<const checkpoint::CheckpointState> state) : state_(std::move(state)) {}
+  std::shared_ptr<const checkpoint::CheckpointState> state_;
 };
 
 struct LoadedNvfp4Checkpoint {

@@ -12,17 +12,19 @@
 
 namespace marlin_jit {
 
-struct Nvfp4Checkpoint::State {
+struct checkpoint::CheckpointState {
   std::filesystem::path folder;
   Nvfp4QuantConfig quant_config;
-  std::vector<checkpoint::MappedFile> files;
-  checkpoint::TensorTable tensors;
-  checkpoint::CollectedLayers collected;
+  std::vector<MappedFile> files;
+  TensorTable tensors;
+  CollectedLayers collected;
 };
 
 namespace {
 
-void add_file_tensors(Nvfp4Checkpoint::State& state, std::size_t file_index, const checkpoint::ShardIndex& index) {
+using checkpoint::CheckpointState;
+
+void add_file_tensors(CheckpointState& state, std::size_t file_index, const checkpoint::ShardIndex& index) {
   const checkpoint::MappedFile& file = state.files[file_index];
   const std::string file_name = file.path().filename().string();
   const auto header = checkpoint::parse_safetensors_header(file.bytes(), file.path().string());
@@ -44,7 +46,7 @@ void add_file_tensors(Nvfp4Checkpoint::State& state, std::size_t file_index, con
   }
 }
 
-void check_index_complete(const Nvfp4Checkpoint::State& state, const checkpoint::ShardIndex& index) {
+void check_index_complete(const CheckpointState& state, const checkpoint::ShardIndex& index) {
   for (const auto& [tensor, file_name] : index.weight_map) {
     if (state.tensors.count(tensor) == 0) {
       throw ConfigError("checkpoint_index", tensor, "every listed tensor present",
@@ -54,7 +56,7 @@ void check_index_complete(const Nvfp4Checkpoint::State& state, const checkpoint:
   }
 }
 
-CheckpointTensor view(const Nvfp4Checkpoint::State& state, const std::string& name,
+CheckpointTensor view(const CheckpointState& state, const std::string& name,
                       const checkpoint::TensorRecord& record) {
   return {name, std::string(record.header.dtype.name), record.header.shape, record.bytes,
           state.files[record.file_index].path()};
@@ -63,7 +65,7 @@ CheckpointTensor view(const Nvfp4Checkpoint::State& state, const std::string& na
 }  // namespace
 
 Nvfp4Checkpoint Nvfp4Checkpoint::open(const std::filesystem::path& folder) {
-  auto state = std::make_shared<State>();
+  auto state = std::make_shared<CheckpointState>();
   state->folder = folder;
   state->quant_config = checkpoint::read_quant_config(folder);
   const checkpoint::ShardIndex index = checkpoint::read_shard_index(folder);
