@@ -104,8 +104,9 @@ TEST(Nvfp4Checkpoint, ExcludePatternsMatchLikeFnmatch) {
   ModelOptCheckpointSpec spec = small_spec(case_seed());
   spec.exclude_modules = {"lm_head", "model.layers.*.input_layernorm"};
   test::write_modelopt_checkpoint(folder.path(), spec);
+  const Nvfp4Checkpoint checkpoint = Nvfp4Checkpoint::open(folder.path());
   int excluded = 0;
-  for (const UnquantizedModule& module : Nvfp4Checkpoint::open(folder.path()).unquantized_modules()) {
+  for (const UnquantizedModule& module : checkpoint.unquantized_modules()) {
     excluded += module.excluded ? 1 : 0;
   }
   EXPECT_EQ(excluded, 3);  // lm_head and both blocks' input_layernorm
