@@ -19,7 +19,8 @@ int main(int argc, char** argv) {
   app.add_option("--blocks", blocks, "Decoder blocks (7 NVFP4 layers each)")->check(CLI::Range(1, 1000));
   app.add_option("--hidden", hidden, "Hidden size (a multiple of 16)")->check(CLI::Range(16, 65536));
   app.add_option("--intermediate", intermediate, "MLP size (a multiple of 16)")->check(CLI::Range(16, 262144));
-  app.add_option("--vocab", vocab, "Vocabulary (unquantized embedding and lm_head rows)")->check(CLI::Range(1, 1 << 20));
+  app.add_option("--vocab", vocab, "Vocabulary (unquantized embedding and lm_head rows)")
+      ->check(CLI::Range(1, 1 << 20));
   app.add_option("--shards", shards, "safetensors files (> 1 writes model.safetensors.index.json)")
       ->check(CLI::Range(1, 1000));
   app.add_option("--seed", seed, "Random seed");

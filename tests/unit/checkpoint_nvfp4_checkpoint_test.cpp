@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -43,7 +45,9 @@ std::string refusal_rule(const fs::path& folder, const std::vector<std::string>&
 void rewrite_entries(const fs::path& folder, const test::WrittenCheckpoint& written,
                      const std::function<void(std::vector<SafetensorsEntry>&)>& edit) {
   std::vector<SafetensorsEntry> entries;
-  for (const auto& [name, tensor] : written.tensors) entries.push_back({name, tensor.dtype, tensor.shape, tensor.bytes});
+  for (const auto& [name, tensor] : written.tensors) {
+    entries.push_back({name, tensor.dtype, tensor.shape, tensor.bytes});
+  }
   edit(entries);
   test::write_file(folder / "model.safetensors", test::safetensors_file(entries));
 }
@@ -219,7 +223,8 @@ TEST(Nvfp4Checkpoint, AsksTheDispatcherAboutShapesAndGlobalScales) {
   const std::string layer = "model.layers.1.self_attn.o_proj";
   rewrite_entries(folder.path(), written, [&](std::vector<SafetensorsEntry>& entries) {
     for (auto& entry : entries) {
-      if (entry.name == layer + ".weight_scale_2") entry.bytes = test::f32_bytes(std::numeric_limits<float>::infinity());
+      if (entry.name != layer + ".weight_scale_2") continue;
+      entry.bytes = test::f32_bytes(std::numeric_limits<float>::infinity());
     }
   });
   EXPECT_EQ(refusal_rule(folder.path(), {layer}), "nvfp4_global_scale_finite");

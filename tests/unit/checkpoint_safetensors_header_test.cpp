@@ -32,7 +32,13 @@ std::vector<SafetensorsEntry> sample_entries(std::uint64_t seed) {
           {"norm.weight", "BF16", {3}, random_bytes(6, seed + 2)}};
 }
 
-SafetensorsHeader parse(const std::vector<std::uint8_t>& file) { return parse_safetensors_header(file, "x.safetensors"); }
+SafetensorsHeader parse(const std::vector<std::uint8_t>& file) {
+  return parse_safetensors_header(file, "x.safetensors");
+}
+
+std::uint64_t case_seed() {
+  return test::seed_for(::testing::UnitTest::GetInstance()->current_test_info()->name());
+}
 
 // The refusal of `file`: its rule, and its message must name the file and every string of `names`.
 std::string refusal_rule(const std::vector<std::uint8_t>& file, const std::vector<std::string>& names = {}) {
@@ -52,7 +58,7 @@ std::vector<std::uint8_t> with_header(const nlohmann::ordered_json& header, cons
 }
 
 TEST(SafetensorsHeader, ParsesWhatWasWritten) {
-  const auto entries = sample_entries(test::seed_for(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+  const auto entries = sample_entries(case_seed());
   const auto file = test::safetensors_file(entries);
   const SafetensorsHeader header = parse(file);
   EXPECT_EQ(header.metadata, (std::map<std::string, std::string>{{"format", "pt"}}));
@@ -76,7 +82,7 @@ TEST(SafetensorsHeader, EmptyFileOfNoTensorsIsValid) {
 }
 
 TEST(SafetensorsHeader, RefusesShortAndTruncatedFiles) {
-  const auto file = test::safetensors_file(sample_entries(test::seed_for(::testing::UnitTest::GetInstance()->current_test_info()->name())));
+  const auto file = test::safetensors_file(sample_entries(case_seed()));
   for (std::size_t size : {std::size_t{0}, std::size_t{7}}) {
     EXPECT_EQ(refusal_rule({file.begin(), file.begin() + static_cast<std::ptrdiff_t>(size)}, {"8-byte"}),
               "safetensors_header");
@@ -89,7 +95,7 @@ TEST(SafetensorsHeader, RefusesShortAndTruncatedFiles) {
 }
 
 TEST(SafetensorsHeader, RefusesHeaderLengthPastEndOrAbsurd) {
-  auto file = test::safetensors_file(sample_entries(test::seed_for(::testing::UnitTest::GetInstance()->current_test_info()->name())));
+  auto file = test::safetensors_file(sample_entries(case_seed()));
   for (std::uint64_t length : {std::uint64_t{file.size()}, std::uint64_t{kMaxSafetensorsHeaderBytes + 1},
                                ~std::uint64_t{0}}) {
     for (int i = 0; i < 8; ++i) file[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(length >> (8 * i));

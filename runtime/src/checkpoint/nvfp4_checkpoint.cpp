@@ -37,7 +37,8 @@ void add_file_tensors(CheckpointState& state, std::size_t file_index, const chec
                             (mapped == index.weight_map.end() ? "does not list it" : "puts it in " + mapped->second));
     }
     const auto bytes = file.bytes().subspan(header.data_start + tensor.begin, tensor.end - tensor.begin);
-    const auto [existing, inserted] = state.tensors.try_emplace(tensor.name, checkpoint::TensorRecord{tensor, bytes, file_index});
+    const auto [existing, inserted] =
+        state.tensors.try_emplace(tensor.name, checkpoint::TensorRecord{tensor, bytes, file_index});
     if (!inserted) {
       throw ConfigError("checkpoint_index", tensor.name, "one file per tensor",
                         "tensor '" + tensor.name + "' is in both " +

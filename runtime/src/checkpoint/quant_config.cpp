@@ -99,7 +99,8 @@ Nvfp4QuantConfig read_quant_config(const std::filesystem::path& folder) {
       }
     }
   }
-  throw ConfigError("checkpoint_quant_config", folder.string(), "hf_quant_config.json or a modelopt quantization_config",
+  throw ConfigError("checkpoint_quant_config", folder.string(),
+                    "hf_quant_config.json or a modelopt quantization_config",
                     folder.string() + ": no hf_quant_config.json and no config.json quantization_config with "
                                       "quant_method modelopt: not a ModelOpt checkpoint");
 }
