@@ -3,6 +3,7 @@
 #pragma once
 
 #include "marlin_jit/catalog.hpp"
+#include "marlin_jit/checkpoint.hpp"
 #include "marlin_jit/device.hpp"
 #include "marlin_jit/dispatch.hpp"
 #include "marlin_jit/error.hpp"
