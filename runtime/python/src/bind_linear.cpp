@@ -36,7 +36,7 @@ LinearLayer* prepare(RuntimeHandle& handle, const Array& weight_array, const Arr
       device_tensor(scale_array, "weight_scale", {Element::float8_e4m3fn, Element::uint8}, 2, 2);
   const std::int64_t n = weight.shape[0], k = 2 * weight.shape[1];
   check_shape(scale, "weight_scale", {n, k / 16}, "N, K/16 for weight [N, K/2] = " + shape_text(weight.shape));
-  check_same_device({{"weight", &weight}, {"weight_scale", &scale}});
+  check_devices({{"weight", &weight}, {"weight_scale", &scale}});
   const Nvfp4CheckpointLayer layer{weight.data, scale.data, weight_scale_2, n, k};
   nb::gil_scoped_release release;
   return new LinearLayer{handle.runtime, prepare_nvfp4_linear(*handle.runtime, layer, as_stream(stream))};
@@ -61,7 +61,7 @@ void apply(const LinearLayer& layer, const Array& input_array, const Output& out
     args.bias = bias->data;
     operands.push_back({"bias", &*bias});
   }
-  check_same_device(operands);
+  check_devices(operands);
   nb::gil_scoped_release release;
   apply_nvfp4_linear(*layer.runtime, layer.prepared, args, as_stream(stream));
 }

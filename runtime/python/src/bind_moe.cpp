@@ -52,7 +52,7 @@ MoeTensors checked_tensors(const Array& w1, const Array& w1_scale, const Array& 
     check_shape(*t.w2_bias, "w2_bias", {e, h}, "E, H" + sizes);
     all.push_back({"w2_bias", &*t.w2_bias});
   }
-  check_same_device(all);
+  check_devices(all);
   return t;
 }
 
@@ -90,7 +90,7 @@ void apply(const MoeLayer& layer, const Array& hidden_array, const Array& ids_ar
   check_shape(ids, "topk_ids", {m, topk}, "M, topk");
   check_shape(weights, "topk_weights", {m, topk}, "M, topk like topk_ids");
   check_shape(output, "out", {m, h}, "M, H like x");
-  check_same_device({{"x", &hidden}, {"topk_ids", &ids}, {"topk_weights", &weights}, {"out", &output}});
+  check_devices({{"x", &hidden}, {"topk_ids", &ids}, {"topk_weights", &weights}, {"out", &output}});
   const MoeApplyArgs args{hidden.data, ids.data, weights.data, output.data, m, static_cast<int>(topk),
                           activation_dtype(hidden)};
   nb::gil_scoped_release release;

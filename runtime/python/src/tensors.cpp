@@ -97,11 +97,7 @@ DeviceTensor device_tensor(const Array& array, const char* name, std::initialize
     refuse("tensor_layout", "a strided view", "a row-major contiguous tensor (call .contiguous())",
            std::string("the layout of ") + name);
   }
-  if (array.device_type() != kDLCUDA) {
-    refuse("tensor_device", "DLPack device type " + std::to_string(array.device_type()) +
-                                (array.device_type() == 1 ? " (CPU)" : ""),
-           "CUDA device memory (DLPack device type 2)", name);
-  }
+  tensor.device_type = array.device_type();
   tensor.data = reinterpret_cast<CUdeviceptr>(array.data());
   tensor.device = array.device_id();
   return tensor;
@@ -115,8 +111,13 @@ void check_shape(const DeviceTensor& tensor, const char* name, const std::vector
   }
 }
 
-void check_same_device(const std::vector<std::pair<const char*, const DeviceTensor*>>& tensors) {
+void check_devices(const std::vector<std::pair<const char*, const DeviceTensor*>>& tensors) {
   for (const auto& [name, tensor] : tensors) {
+    if (tensor->device_type != kDLCUDA) {
+      refuse("tensor_device", "DLPack device type " + std::to_string(tensor->device_type) +
+                                  (tensor->device_type == 1 ? " (CPU)" : ""),
+             "CUDA device memory (DLPack device type 2)", name);
+    }
     if (tensor->device != tensors.front().second->device) {
       refuse("tensor_device", "cuda:" + std::to_string(tensor->device),
              "cuda:" + std::to_string(tensors.front().second->device) + " (the device of " + tensors.front().first +

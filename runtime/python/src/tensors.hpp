@@ -1,5 +1,6 @@
 // DLPack tensors handed in from Python (torch, CuPy, JAX, NumPy through nanobind's ndarray), checked before any
-// GPU work: element type, rank, shape, row-major layout, then the device. Refusals are ConfigErrors naming the
+// GPU work: element type, rank and layout of each, shapes against each other, and last the devices (so that host
+// arrays exercise every other check). Refusals are ConfigErrors naming the
 // tensor, the rule (tensor_dtype, tensor_shape, tensor_layout, tensor_device) and the value.
 #pragma once
 
@@ -30,13 +31,14 @@ std::string to_string(Element element);
 struct DeviceTensor {
   CUdeviceptr data = 0;
   std::vector<std::int64_t> shape;
+  std::int32_t device_type = 0;  // DLPack's: 2 is CUDA
   int device = 0;
   Element element = Element::uint8;
   std::int64_t rows() const;  // product of every dimension but the last (1 for rank 1)
 };
 
 // Checks `array` (named `name` in errors) against the allowed element types and rank (`min_rank`..`max_rank`),
-// then that it is row-major contiguous, then that it lives in CUDA device memory.
+// then that it is row-major contiguous. The device is check_devices' job.
 DeviceTensor device_tensor(const Array& array, const char* name, std::initializer_list<Element> allowed, int min_rank,
                            int max_rank);
 
@@ -44,8 +46,8 @@ DeviceTensor device_tensor(const Array& array, const char* name, std::initialize
 void check_shape(const DeviceTensor& tensor, const char* name, const std::vector<std::int64_t>& expected,
                  const std::string& expected_text);
 
-// Rule tensor_device: every tensor lives on the device of the first.
-void check_same_device(const std::vector<std::pair<const char*, const DeviceTensor*>>& tensors);
+// Rule tensor_device: every tensor lives in CUDA device memory, on the device of the first.
+void check_devices(const std::vector<std::pair<const char*, const DeviceTensor*>>& tensors);
 
 // The activation dtype an input tensor carries (float16 or bfloat16).
 DType activation_dtype(const DeviceTensor& tensor);
