@@ -57,13 +57,21 @@ def device_guard(array):
 
 
 def exportable(array):
-    """``array`` ready for DLPack export: torch tensors detached, float8_e4m3fn viewed as uint8."""
-    if array is None or framework_of(array) != "torch":
-        return array
-    torch = sys.modules["torch"]
-    array = array.detach()
-    if array.dtype == getattr(torch, "float8_e4m3fn", None):
-        array = array.view(torch.uint8)
+    """``array`` ready for the extension's DLPack import. torch and CuPy arrays become capsules exported with
+    ``__dlpack__(stream=-1)``, "no synchronization": we launch on the framework's current stream, and the default
+    export (stream None) would make torch's default stream wait on the current one at every call, which costs time
+    and breaks CUDA graph capture on a side stream. torch tensors are detached first and float8_e4m3fn is viewed as
+    uint8 (torch versions without DLPack float8 export). Other arrays pass unchanged (nanobind calls
+    ``__dlpack__`` itself)."""
+    framework = framework_of(array)
+    if framework == "torch":
+        torch = sys.modules["torch"]
+        array = array.detach()
+        if array.dtype == getattr(torch, "float8_e4m3fn", None):
+            array = array.view(torch.uint8)
+        return array.__dlpack__(stream=-1)
+    if framework == "cupy":
+        return array.__dlpack__(stream=-1)
     return array
 
 
