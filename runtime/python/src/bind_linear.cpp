@@ -16,11 +16,6 @@
 namespace marlin_jit::python {
 namespace {
 
-struct LinearLayer {
-  std::shared_ptr<Runtime> runtime;
-  PreparedNvfp4Linear prepared;
-};
-
 GemmPath path_named(const std::string& name) {
   if (name == "automatic") return GemmPath::automatic;
   if (name == "marlin") return GemmPath::marlin;

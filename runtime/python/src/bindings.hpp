@@ -8,6 +8,7 @@
 #include <cuda.h>
 #include <nanobind/nanobind.h>
 
+#include "marlin_jit/nvfp4_linear.hpp"
 #include "marlin_jit/runtime.hpp"
 
 namespace marlin_jit::python {
@@ -21,6 +22,12 @@ struct RuntimeHandle {
   RuntimeOptions options;  // kept to ask a fresh Runtime whether a compiled kernel reached the cache folder
 };
 
+// One prepared dense layer as Python holds it (Nvfp4Linear): it keeps its runtime alive.
+struct LinearLayer {
+  std::shared_ptr<Runtime> runtime;
+  PreparedNvfp4Linear prepared;
+};
+
 // Python passes streams as integers (torch's cuda_stream, CuPy's ptr); 0 is the legacy default stream.
 inline CUstream as_stream(std::uintptr_t handle) { return reinterpret_cast<CUstream>(handle); }
 
@@ -29,5 +36,6 @@ void bind_runtime(nb::module_& module);
 void bind_rules(nb::module_& module);
 void bind_linear(nb::module_& module);
 void bind_moe(nb::module_& module);
+void bind_checkpoint(nb::module_& module);
 
 }  // namespace marlin_jit::python

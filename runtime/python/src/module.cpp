@@ -10,4 +10,5 @@ NB_MODULE(_core, module) {
   bind_rules(module);
   bind_linear(module);
   bind_moe(module);
+  bind_checkpoint(module);
 }

@@ -69,11 +69,6 @@ def test_log_level_names_are_checked():
     assert caught.value.rule == "log_level"
 
 
-def test_checkpoint_loader_place_is_reserved():
-    with pytest.raises(NotImplementedError):
-        marlin_jit.load_nvfp4_checkpoint("/nonexistent", 0)
-
-
 def test_default_runtime_is_one_per_process_and_replaceable(tmp_path):
     first = marlin_jit.default_runtime()
     assert marlin_jit.default_runtime() is first
