@@ -6,7 +6,9 @@
 
 #include "marlin_jit/kernel_spec.hpp"
 #include "marlin_jit/runtime.hpp"
+#include "marlin_jit/export.h"
 
+MARLIN_JIT_API_BEGIN
 namespace marlin_jit {
 
 KernelRequest request_for(const KernelSpec& spec);
@@ -22,3 +24,4 @@ struct CatalogFilter {
 std::vector<KernelSpec> catalog_specs(const CatalogFilter& filter);
 
 }  // namespace marlin_jit
+MARLIN_JIT_API_END

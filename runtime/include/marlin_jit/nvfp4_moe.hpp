@@ -15,10 +15,15 @@
 #include <cuda.h>
 
 #include "marlin_jit/types.hpp"
+#include "marlin_jit/export.h"
 
+MARLIN_JIT_API_BEGIN
 namespace marlin_jit {
 
 class Runtime;
+namespace detail {
+struct PreparedLayerAccess;  // defined in the library's sources only
+}
 
 // Device pointers to one MoE layer's checkpoint tensors, stacked over experts [E, ...] as engines load ModelOpt's
 // per-expert tensors (expert e's tensor follows expert e-1's, no gaps).
@@ -52,11 +57,10 @@ class PreparedNvfp4Moe {
   Activation activation() const;
   int device() const;
 
+ private:
+  friend struct detail::PreparedLayerAccess;  // the library makes and reads layers (runtime/src/ops)
   struct Impl;
   explicit PreparedNvfp4Moe(std::unique_ptr<Impl> impl);
-  const Impl& impl() const { return *impl_; }
-
- private:
   std::unique_ptr<Impl> impl_;
 };
 
@@ -91,3 +95,4 @@ void apply_nvfp4_moe(Runtime& runtime, const PreparedNvfp4Moe& layer, const MoeA
 std::uint64_t moe_routing_errors(CUstream stream);
 
 }  // namespace marlin_jit
+MARLIN_JIT_API_END

@@ -14,7 +14,14 @@
 
 #include <cuda.h>
 
+#include "marlin_jit/export.h"
+
+MARLIN_JIT_API_BEGIN
 namespace marlin_jit {
+
+namespace detail {
+struct KernelHandleAccess;  // defined in the library's sources only
+}
 
 struct RuntimeOptions {
   // Unset: MARLIN_JIT_CACHE_DIR, else $XDG_CACHE_HOME/marlin-jit, else ~/.cache/marlin-jit.
@@ -73,10 +80,10 @@ class KernelHandle {
   const CompiledKernel& compiled() const;
   bool valid() const { return state_ != nullptr; }
 
+ private:
+  friend struct detail::KernelHandleAccess;  // the Runtime makes handles (runtime/src/kernel_handle_state.hpp)
   struct State;
   explicit KernelHandle(std::shared_ptr<const State> state) : state_(std::move(state)) {}
-
- private:
   std::shared_ptr<const State> state_;
 };
 
@@ -121,10 +128,10 @@ class Runtime {
   // The override template folder in use, or nullopt for the embedded templates.
   const std::optional<std::filesystem::path>& template_dir() const;
 
-  struct Impl;
-
  private:
+  struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace marlin_jit
+MARLIN_JIT_API_END
