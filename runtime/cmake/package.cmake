@@ -86,3 +86,7 @@ if(MARLIN_JIT_PACKAGE_NEEDS_SPDLOG)
 endif()
 configure_file(${CMAKE_CURRENT_LIST_DIR}/marlin_jit.pc.in ${PROJECT_BINARY_DIR}/package/marlin_jit.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/package/marlin_jit.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+
+# The C ABI's mj_version_major/minor (runtime/src/c_api/errors_api.cpp).
+target_compile_definitions(marlinjit PRIVATE MARLIN_JIT_VERSION_MAJOR=${PROJECT_VERSION_MAJOR}
+  MARLIN_JIT_VERSION_MINOR=${PROJECT_VERSION_MINOR})

@@ -37,6 +37,9 @@ struct PreparedNvfp4Linear::Impl {
 };
 
 PreparedNvfp4Linear::PreparedNvfp4Linear(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+PreparedNvfp4Linear detail::PreparedLayerAccess::make(std::unique_ptr<LinearState>&& state) {
+  return PreparedNvfp4Linear(std::move(state));
+}
 PreparedNvfp4Linear::PreparedNvfp4Linear(PreparedNvfp4Linear&&) noexcept = default;
 PreparedNvfp4Linear& PreparedNvfp4Linear::operator=(PreparedNvfp4Linear&&) noexcept = default;
 PreparedNvfp4Linear::~PreparedNvfp4Linear() = default;

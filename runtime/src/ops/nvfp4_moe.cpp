@@ -40,6 +40,9 @@ struct PreparedNvfp4Moe::Impl {
 };
 
 PreparedNvfp4Moe::PreparedNvfp4Moe(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+PreparedNvfp4Moe detail::PreparedLayerAccess::make(std::unique_ptr<MoeState>&& state) {
+  return PreparedNvfp4Moe(std::move(state));
+}
 PreparedNvfp4Moe::PreparedNvfp4Moe(PreparedNvfp4Moe&&) noexcept = default;
 PreparedNvfp4Moe& PreparedNvfp4Moe::operator=(PreparedNvfp4Moe&&) noexcept = default;
 PreparedNvfp4Moe::~PreparedNvfp4Moe() = default;

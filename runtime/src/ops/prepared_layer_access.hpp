@@ -13,10 +13,9 @@ struct PreparedLayerAccess {
   using LinearState = PreparedNvfp4Linear::Impl;  // defined in ops/nvfp4_linear.cpp
   using MoeState = PreparedNvfp4Moe::Impl;        // defined in ops/nvfp4_moe.cpp
 
-  static PreparedNvfp4Linear make(std::unique_ptr<LinearState>&& state) {
-    return PreparedNvfp4Linear(std::move(state));
-  }
-  static PreparedNvfp4Moe make(std::unique_ptr<MoeState>&& state) { return PreparedNvfp4Moe(std::move(state)); }
+  // Defined next to each state's definition, where the state is a complete type.
+  static PreparedNvfp4Linear make(std::unique_ptr<LinearState>&& state);
+  static PreparedNvfp4Moe make(std::unique_ptr<MoeState>&& state);
   static const LinearState& state(const PreparedNvfp4Linear& layer) { return *layer.impl_; }
   static const MoeState& state(const PreparedNvfp4Moe& layer) { return *layer.impl_; }
 };
