@@ -44,8 +44,11 @@ if(NOT MARLIN_JIT_HEADER_ONLY_DEPS)
 endif()
 target_link_libraries(marlinjit_package PUBLIC CUDA::toolkit PRIVATE ${_marlin_jit_private_links})
 if(MARLIN_JIT_SHARED)
-  # A missing symbol is a link error of the library, not of the engine that loads it.
-  target_link_options(marlinjit_package PRIVATE LINKER:--no-undefined)
+  # A missing symbol is a link error of the library, not of the engine that loads it. The version script keeps the
+  # exported set to the C ABI and marlin_jit:: (weak std/spdlog template instantiations stay local).
+  set(_marlin_jit_version_script ${CMAKE_CURRENT_LIST_DIR}/libmarlinjit.map)
+  target_link_options(marlinjit_package PRIVATE LINKER:--no-undefined LINKER:--version-script=${_marlin_jit_version_script})
+  set_target_properties(marlinjit_package PROPERTIES LINK_DEPENDS ${_marlin_jit_version_script})
 endif()
 
 set(_marlin_jit_export_extra [=[

@@ -24,7 +24,7 @@ static double e4m3_value(unsigned char bits) {
 
 /* A value fp16 holds exactly (a multiple of 1/32 in [-1, 1] here), as fp16 bits. */
 static uint16_t exact_half_bits(double value) {
-  uint16_t sign = value < 0 ? 0x8000u : 0u;
+  uint16_t sign = (uint16_t)(value < 0 ? 0x8000u : 0u);
   int exponent = 0;
   double fraction = frexp(fabs(value), &exponent); /* |value| = fraction · 2^exponent, fraction in [0.5, 1) */
   if (value == 0.0) return sign;

@@ -17,13 +17,15 @@
 #include "marlin_jit/types.hpp"
 #include "marlin_jit/export.h"
 
+// The library's private accessor: declared outside the exported region, defined in runtime/src only.
+namespace marlin_jit::detail {
+struct PreparedLayerAccess;
+}
+
 MARLIN_JIT_API_BEGIN
 namespace marlin_jit {
 
 class Runtime;
-namespace detail {
-struct PreparedLayerAccess;  // defined in the library's sources only
-}
 
 // Device pointers to one MoE layer's checkpoint tensors, stacked over experts [E, ...] as engines load ModelOpt's
 // per-expert tensors (expert e's tensor follows expert e-1's, no gaps).

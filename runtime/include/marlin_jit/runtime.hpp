@@ -16,12 +16,13 @@
 
 #include "marlin_jit/export.h"
 
+// The library's private accessor: declared outside the exported region, defined in runtime/src only.
+namespace marlin_jit::detail {
+struct KernelHandleAccess;
+}
+
 MARLIN_JIT_API_BEGIN
 namespace marlin_jit {
-
-namespace detail {
-struct KernelHandleAccess;  // defined in the library's sources only
-}
 
 struct RuntimeOptions {
   // Unset: MARLIN_JIT_CACHE_DIR, else $XDG_CACHE_HOME/marlin-jit, else ~/.cache/marlin-jit.
