@@ -30,7 +30,8 @@ add_library(marlin_jit::marlin_jit ALIAS marlinjit_package)
 set_target_properties(marlinjit_package PROPERTIES
   OUTPUT_NAME marlinjit EXPORT_NAME marlin_jit LINKER_LANGUAGE CXX
   VERSION ${PROJECT_VERSION} SOVERSION ${PROJECT_VERSION_MAJOR}
-  LIBRARY_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/lib ARCHIVE_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/lib)
+  LIBRARY_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/lib ARCHIVE_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/lib
+  INSTALL_RPATH_USE_LINK_PATH ON)  # the installed library still finds libnvrtc in the toolkit's lib folder
 target_include_directories(marlinjit_package PUBLIC
   $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/runtime/include>
   $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/cache/include>
@@ -47,7 +48,8 @@ if(MARLIN_JIT_SHARED)
   # A missing symbol is a link error of the library, not of the engine that loads it. The version script keeps the
   # exported set to the C ABI and marlin_jit:: (weak std/spdlog template instantiations stay local).
   set(_marlin_jit_version_script ${CMAKE_CURRENT_LIST_DIR}/libmarlinjit.map)
-  target_link_options(marlinjit_package PRIVATE LINKER:--no-undefined LINKER:--version-script=${_marlin_jit_version_script})
+  target_link_options(marlinjit_package PRIVATE LINKER:--no-undefined
+    LINKER:--version-script=${_marlin_jit_version_script})
   set_target_properties(marlinjit_package PROPERTIES LINK_DEPENDS ${_marlin_jit_version_script})
 endif()
 

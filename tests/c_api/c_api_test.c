@@ -1,5 +1,6 @@
 /* The C ABI from C99, through the shared library: versions, runtime options, the dispatcher's rules, the catalog,
- * one real NVRTC compile into a temporary cache (then found in memory and on disk), precompile with progress, the
+ * one real NVRTC compile into a temporary cache (then found in memory and on disk), precompile with progress, a
+ * compile error with NVRTC's log (a broken copy of the templates), the
  * error paths (NULL handles, bad spec strings, bad options, enum values out of range), and, with a GPU, an NVFP4
  * layer prepared and applied against a float64 reference (libcuda through dlopen; skipped without a GPU).
  * Exit status: 0 when every check passed (GPU part passed or skipped), 1 otherwise. */
@@ -121,7 +122,8 @@ static void expect_origin(mj_runtime* runtime, const char* spec, int origin, con
   CHECK(info.cubin_bytes > 0, "%s: cubin of %llu bytes", what, (unsigned long long)info.cubin_bytes);
 }
 
-static void test_compile(const char* cache_dir, const char* empty_dir) {
+/* Leaves the catalog's first prep spec for sm_90 in prep_spec (empty if none). */
+static void test_compile(const char* cache_dir, const char* empty_dir, char prep_spec[128]) {
   struct catalog_pick pick = {0, ""};
   struct progress_log progress = {0, 0, 0, MJ_OK};
   mj_runtime_options options;
@@ -133,6 +135,7 @@ static void test_compile(const char* cache_dir, const char* empty_dir) {
   EXPECT_REFUSED(mj_catalog(75, pick_prep_spec, &pick), "sm_range", NULL);
   EXPECT_REFUSED(mj_catalog(90, NULL, NULL), "c_api_argument", "visit");
   if (pick.prep_spec[0] == '\0') return;
+  strcpy(prep_spec, pick.prep_spec);
 
   mj_runtime_options_init(&options);
   options.cache_dir = cache_dir;
@@ -171,12 +174,39 @@ static void test_compile(const char* cache_dir, const char* empty_dir) {
   mj_runtime_destroy(runtime);
 }
 
+/* A copy of the templates whose entry points no longer compile: MJ_ERROR_COMPILE, with NVRTC's log kept. */
+static void test_compile_error(const char* cache_dir, const char* broken_dir, const char* prep_spec) {
+  char command[1024];
+  mj_problem problem;
+  mj_runtime_options options;
+  mj_runtime* runtime = NULL;
+  snprintf(command, sizeof(command),
+           "cp -R '%s/marlin_jit' '%s/' && for f in '%s'/marlin_jit/entry/*.cuh; do "
+           "echo 'c_api_test_breaks_this_line;' >> \"$f\"; done",
+           MARLIN_JIT_TEMPLATE_SOURCE_DIR, broken_dir, broken_dir);
+  CHECK(system(command) == 0, "copy the templates: %s", command);
+  mj_runtime_options_init(&options);
+  options.cache_dir = cache_dir;
+  options.template_dir = broken_dir;
+  EXPECT_OK(mj_runtime_create(&options, &runtime));
+  if (runtime == NULL) return;
+  EXPECT_STATUS(mj_compile(runtime, prep_spec, NULL), MJ_ERROR_COMPILE);
+  CHECK(strstr(mj_last_compile_log(), "c_api_test_breaks_this_line") != NULL, "NVRTC log: %s", mj_last_compile_log());
+  CHECK(strcmp(mj_last_error_rule(), "") == 0, "no rule for a compile error");
+  mj_runtime_destroy(runtime);
+  mj_problem_init(&problem);
+  EXPECT_OK(mj_check(&problem));
+  CHECK(strcmp(mj_last_compile_log(), "") == 0, "a later success clears the compile log");
+}
+
 int main(void) {
   char cache_dir[] = "/tmp/mj_c_api_cache_XXXXXX";
   char empty_dir[] = "/tmp/mj_c_api_templates_XXXXXX";
-  char cache_command[128];
+  char broken_dir[] = "/tmp/mj_c_api_broken_XXXXXX";
+  char prep_spec[128] = "";
+  char cache_command[256];
   unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();
-  if (mkdtemp(cache_dir) == NULL || mkdtemp(empty_dir) == NULL) {
+  if (mkdtemp(cache_dir) == NULL || mkdtemp(empty_dir) == NULL || mkdtemp(broken_dir) == NULL) {
     perror("mkdtemp");
     return 1;
   }
@@ -184,10 +214,11 @@ int main(void) {
   test_version();
   test_runtime_options(cache_dir);
   test_check();
-  test_compile(cache_dir, empty_dir);
+  test_compile(cache_dir, empty_dir, prep_spec);
+  if (prep_spec[0] != '\0') test_compile_error(cache_dir, broken_dir, prep_spec);
   run_gpu_linear_test(cache_dir, seed);
 
-  snprintf(cache_command, sizeof(cache_command), "rm -rf '%s' '%s'", cache_dir, empty_dir);
+  snprintf(cache_command, sizeof(cache_command), "rm -rf '%s' '%s' '%s'", cache_dir, empty_dir, broken_dir);
   if (system(cache_command) != 0) fprintf(stderr, "could not remove %s\n", cache_dir);
   printf("c_api_test: %d checks, %d failed\n", test_checks, test_failures);
   return test_failures == 0 ? 0 : 1;

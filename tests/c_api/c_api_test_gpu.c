@@ -86,7 +86,8 @@ static void prepare_and_apply(struct test_driver* driver, mj_runtime* runtime, s
   mj_nvfp4_linear_weights weights;
   mj_linear_apply_args args;
   mj_nvfp4_linear* prepared = NULL;
-  CHECK(driver->mem_alloc(&weight, sizeof(layer->weight)) == 0 && driver->mem_alloc(&scale, sizeof(layer->scale)) == 0 &&
+  CHECK(driver->mem_alloc(&weight, sizeof(layer->weight)) == 0 &&
+            driver->mem_alloc(&scale, sizeof(layer->scale)) == 0 &&
             driver->mem_alloc(&input, sizeof(layer->input)) == 0 &&
             driver->mem_alloc(&output, sizeof(layer->output)) == 0,
         "cuMemAlloc");

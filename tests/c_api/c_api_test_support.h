@@ -21,6 +21,7 @@ void expect_refused(const char* file, int line, const char* call, mj_status got,
   } while (0)
 
 #define EXPECT_OK(call) expect_status(__FILE__, __LINE__, #call, (call), MJ_OK)
+#define EXPECT_STATUS(call, status) expect_status(__FILE__, __LINE__, #call, (call), (status))
 #define EXPECT_REFUSED(call, rule, value) expect_refused(__FILE__, __LINE__, #call, (call), (rule), (value))
 
 #endif

@@ -48,7 +48,11 @@ typedef enum mj_quant {
   MJ_QUANT_UINT8B128 = 4
 } mj_quant;
 typedef enum mj_dtype { MJ_DTYPE_FP16 = 0, MJ_DTYPE_BF16 = 1 } mj_dtype;
-typedef enum mj_activation { MJ_ACTIVATION_NONE = 0, MJ_ACTIVATION_SILU_GATED = 1, MJ_ACTIVATION_RELU2 = 2 } mj_activation;
+typedef enum mj_activation {
+  MJ_ACTIVATION_NONE = 0,
+  MJ_ACTIVATION_SILU_GATED = 1,
+  MJ_ACTIVATION_RELU2 = 2
+} mj_activation;
 typedef enum mj_gemm_path { MJ_GEMM_AUTOMATIC = 0, MJ_GEMM_MARLIN = 1, MJ_GEMM_DEQUANT_CUBLAS = 2 } mj_gemm_path;
 
 /* ---- versions and errors (never fail; the strings live as long as the process, or the thread for errors) */

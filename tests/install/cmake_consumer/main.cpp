@@ -43,7 +43,8 @@ int main(int argc, char** argv) {
   marlin_jit::RuntimeOptions options;
   options.cache_dir = argv[1];
   marlin_jit::Runtime runtime(options);
-  marlin_jit::CompiledKernel kernel = runtime.compile(marlin_jit::checked_request_for(marlin_jit::parse_kernel_spec(spec)));
+  const marlin_jit::KernelRequest request = marlin_jit::checked_request_for(marlin_jit::parse_kernel_spec(spec));
+  marlin_jit::CompiledKernel kernel = runtime.compile(request);
   std::cout << "cmake_consumer: marlin-jit " << marlin_jit::library_version() << ", " << spec << " -> key "
             << kernel.key_hex << ", " << kernel.cubin.size() << " cubin bytes, "
             << marlin_jit::to_string(kernel.origin) << "\n";
