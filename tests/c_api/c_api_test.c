@@ -141,8 +141,8 @@ static void test_compile(const char* cache_dir, const char* empty_dir, char prep
   options.cache_dir = cache_dir;
   EXPECT_OK(mj_runtime_create(&options, &runtime));
   if (runtime == NULL) return;
-  expect_origin(runtime, pick.prep_spec, 0, "first compile (NVRTC)");
-  expect_origin(runtime, pick.prep_spec, 2, "second compile (memory)");
+  expect_origin(runtime, pick.prep_spec, MJ_ORIGIN_COMPILED, "first compile (NVRTC)");
+  expect_origin(runtime, pick.prep_spec, MJ_ORIGIN_MEMORY, "second compile (memory)");
 
   EXPECT_REFUSED(mj_compile(NULL, pick.prep_spec, NULL), "c_api_argument", "runtime");
   EXPECT_REFUSED(mj_compile(runtime, NULL, NULL), "c_api_argument", "spec");
@@ -163,7 +163,7 @@ static void test_compile(const char* cache_dir, const char* empty_dir, char prep
   /* A second runtime on the same folder finds the cubin on disk. */
   runtime = NULL;
   EXPECT_OK(mj_runtime_create(&options, &runtime));
-  if (runtime != NULL) expect_origin(runtime, pick.prep_spec, 1, "new runtime (disk)");
+  if (runtime != NULL) expect_origin(runtime, pick.prep_spec, MJ_ORIGIN_DISK, "new runtime (disk)");
   mj_runtime_destroy(runtime);
 
   /* A template folder without the templates: the request names a header that is not there. */

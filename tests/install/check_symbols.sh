@@ -12,7 +12,7 @@ soname=$(objdump -p "$library" | awk '$1 == "SONAME" {print $2}')
 exported=$(nm -D --defined-only "$library" | c++filt)
 echo "$(wc -l <<<"$exported") exported symbols"
 for wanted in 'mj_runtime_create' 'mj_last_error_rule' 'marlin_jit::Runtime::Runtime(' 'marlin_jit::check_supported(' \
-  'marlin_jit::apply_nvfp4_linear(' 'marlin_jit::checked_request_for(' 'typeinfo for marlin_jit::ConfigError'; do
+  'marlin_jit::apply_nvfp4_linear(' 'marlin_jit::request_for(' 'typeinfo for marlin_jit::ConfigError'; do
   grep -qF "$wanted" <<<"$exported" || fail "$wanted is not exported"
 done
 leaked=$(grep -E 'spdlog|fmt::|nlohmann|XXH|xxh|marlin_jit::(detail|ops|dispatch|c_api|cli)::' <<<"$exported" || true)

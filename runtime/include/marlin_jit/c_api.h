@@ -112,10 +112,12 @@ typedef void (*mj_spec_visitor)(void* user_data, const char* spec);
 /* Every spec the dispatcher can pick for `sm` (0: every supported SM), in catalog order. */
 MARLIN_JIT_EXPORT mj_status mj_catalog(int sm, mj_spec_visitor visit, void* user_data);
 
+typedef enum mj_kernel_origin { MJ_ORIGIN_COMPILED = 0, MJ_ORIGIN_DISK = 1, MJ_ORIGIN_MEMORY = 2 } mj_kernel_origin;
+
 typedef struct mj_kernel_info {
   size_t struct_size;
   char key_hex[33];        /* the cache key, NUL-terminated */
-  int origin;              /* 0 compiled now, 1 found on disk, 2 found in memory */
+  int origin;              /* an mj_kernel_origin: compiled by this call, found on disk, or found in memory */
   double compile_seconds;  /* of the compile that produced the cubin (0 if unknown) */
   int registers;           /* per thread */
   uint64_t cubin_bytes;

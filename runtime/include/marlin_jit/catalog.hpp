@@ -11,12 +11,9 @@
 MARLIN_JIT_API_BEGIN
 namespace marlin_jit {
 
+// Runs the dispatcher's rules for the spec first (check_supported: SM range, group size, dtype, kernels available),
+// so a spec string from an engine's config becomes a request with request_for(parse_kernel_spec(text)).
 KernelRequest request_for(const KernelSpec& spec);
-
-// What `marlin-jit compile --spec` does before compiling: the dispatcher's rules for the spec (check_supported: SM
-// range, group size, dtype; a prep spec is checked with its quant type's own group size), then request_for. So a
-// spec string from an engine's config goes request = checked_request_for(parse_kernel_spec(text)).
-KernelRequest checked_request_for(const KernelSpec& spec);
 
 // Empty vectors mean "all": every supported SM, both dtypes, quant types with kernels, every kind.
 struct CatalogFilter {

@@ -12,8 +12,12 @@ namespace {
 
 KernelRequest request_for_text(const char* spec, const char* parameter) {
   if (spec == nullptr) refuse_argument(parameter, "must not be NULL");
-  return checked_request_for(parse_kernel_spec(spec));
+  return request_for(parse_kernel_spec(spec));
 }
+
+static_assert(static_cast<int>(KernelOrigin::compiled) == MJ_ORIGIN_COMPILED &&
+              static_cast<int>(KernelOrigin::disk) == MJ_ORIGIN_DISK &&
+              static_cast<int>(KernelOrigin::memory) == MJ_ORIGIN_MEMORY);
 
 void fill_info(const CompiledKernel& kernel, mj_kernel_info& info) {
   info.key_hex[kernel.key_hex.copy(info.key_hex, sizeof(info.key_hex) - 1)] = '\0';

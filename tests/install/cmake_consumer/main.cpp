@@ -43,8 +43,7 @@ int main(int argc, char** argv) {
   marlin_jit::RuntimeOptions options;
   options.cache_dir = argv[1];
   marlin_jit::Runtime runtime(options);
-  const marlin_jit::KernelRequest request = marlin_jit::checked_request_for(marlin_jit::parse_kernel_spec(spec));
-  marlin_jit::CompiledKernel kernel = runtime.compile(request);
+  marlin_jit::CompiledKernel kernel = runtime.compile(marlin_jit::request_for(marlin_jit::parse_kernel_spec(spec)));
   std::cout << "cmake_consumer: marlin-jit " << marlin_jit::library_version() << ", " << spec << " -> key "
             << kernel.key_hex << ", " << kernel.cubin.size() << " cubin bytes, "
             << marlin_jit::to_string(kernel.origin) << "\n";

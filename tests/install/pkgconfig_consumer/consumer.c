@@ -33,5 +33,5 @@ int main(int argc, char** argv) {
   printf("pkgconfig_consumer: marlin-jit %s, %s -> key %s, %llu cubin bytes\n", mj_version(), spec, info.key_hex,
          (unsigned long long)info.cubin_bytes);
   mj_runtime_destroy(runtime);
-  return info.origin == 0 && info.cubin_bytes > 0 ? 0 : 1;
+  return info.origin == MJ_ORIGIN_COMPILED && info.cubin_bytes > 0 ? 0 : 1;
 }
