@@ -1,5 +1,5 @@
-// From a spec string to a kernel request: grammar (spec_grammar), dispatcher rules (check_supported), then the
-// catalog's request_for. Every refusal is a ConfigError (exit 2) raised before anything compiles.
+// From a spec string to a kernel request: grammar (spec_grammar), then the catalog's request_for, which runs the
+// dispatcher's rules (check_supported). Every refusal is a ConfigError (exit 2) raised before anything compiles.
 #pragma once
 
 #include <string>

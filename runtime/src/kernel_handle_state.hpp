@@ -1,5 +1,6 @@
 // What a KernelHandle points at: one compiled kernel, loaded (cuLibrary) and prepared for one device. Immutable
 // once published, so launches read it without a lock; the Runtime that made it owns the library it came from.
+// KernelHandleAccess is the library's only way to name the state and to make a handle from one.
 #pragma once
 
 #include <memory>
@@ -18,5 +19,14 @@ struct KernelHandle::State {
   CUdevice device = 0;
   unsigned max_dynamic_shared_bytes = 0;         // the limit raised on `device` at load
 };
+
+namespace detail {
+
+struct KernelHandleAccess {
+  using State = KernelHandle::State;
+  static KernelHandle make(std::shared_ptr<const State> state) { return KernelHandle(std::move(state)); }
+};
+
+}  // namespace detail
 
 }  // namespace marlin_jit

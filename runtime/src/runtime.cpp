@@ -28,7 +28,7 @@ namespace {
 using cache::Digest;
 using cache::DigestHash;
 using CompiledPtr = std::shared_ptr<const CompiledKernel>;
-using StatePtr = std::shared_ptr<const KernelHandle::State>;
+using StatePtr = std::shared_ptr<const detail::KernelHandleAccess::State>;
 
 struct LoadKey {
   Digest key;
@@ -310,7 +310,7 @@ struct Runtime::Impl {
       library = libraries.emplace(key, detail::load_library(kernel->cubin, kernel->lowered_name)).first;
     }
     detail::prepare_on_device(library->second.kernel, device, max_dynamic_shared_bytes);
-    auto state = std::make_shared<KernelHandle::State>();
+    auto state = std::make_shared<detail::KernelHandleAccess::State>();
     state->compiled = kernel;
     state->function = reinterpret_cast<CUfunction>(library->second.kernel);
     state->launch = detail::launch_entry();
@@ -324,14 +324,14 @@ struct Runtime::Impl {
     CUdevice device = detail::ensure_current_context();  // no driver: fail before compiling
     if (StatePtr state = find_loaded(request, device, max_dynamic_shared_bytes)) {
       memory_hits.fetch_add(1, std::memory_order_relaxed);
-      return KernelHandle(std::move(state));
+      return detail::KernelHandleAccess::make(std::move(state));
     }
     Found found = compile(request);
     if (found.origin == KernelOrigin::memory) memory_hits.fetch_add(1, std::memory_order_relaxed);
     if (StatePtr state = find_loaded(found.key, device, max_dynamic_shared_bytes)) {
-      return KernelHandle(std::move(state));
+      return detail::KernelHandleAccess::make(std::move(state));
     }
-    return KernelHandle(load(found.kernel, found.key, device, max_dynamic_shared_bytes));
+    return detail::KernelHandleAccess::make(load(found.kernel, found.key, device, max_dynamic_shared_bytes));
   }
 };
 

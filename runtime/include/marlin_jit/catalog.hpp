@@ -6,9 +6,13 @@
 
 #include "marlin_jit/kernel_spec.hpp"
 #include "marlin_jit/runtime.hpp"
+#include "marlin_jit/export.h"
 
+MARLIN_JIT_API_BEGIN
 namespace marlin_jit {
 
+// Runs the dispatcher's rules for the spec first (check_supported: SM range, group size, dtype, kernels available),
+// so a spec string from an engine's config becomes a request with request_for(parse_kernel_spec(text)).
 KernelRequest request_for(const KernelSpec& spec);
 
 // Empty vectors mean "all": every supported SM, both dtypes, quant types with kernels, every kind.
@@ -22,3 +26,4 @@ struct CatalogFilter {
 std::vector<KernelSpec> catalog_specs(const CatalogFilter& filter);
 
 }  // namespace marlin_jit
+MARLIN_JIT_API_END

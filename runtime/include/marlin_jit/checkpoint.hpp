@@ -17,8 +17,10 @@
 
 #include <cuda.h>
 
+#include "marlin_jit/export.h"
 #include "marlin_jit/nvfp4_linear.hpp"
 
+MARLIN_JIT_API_BEGIN
 namespace marlin_jit {
 
 class Runtime;
@@ -97,3 +99,4 @@ LoadedNvfp4Checkpoint load_nvfp4_checkpoint(Runtime& runtime, const Nvfp4Checkpo
 LoadedNvfp4Checkpoint load_nvfp4_checkpoint(Runtime& runtime, const std::filesystem::path& folder, CUstream stream);
 
 }  // namespace marlin_jit
+MARLIN_JIT_API_END

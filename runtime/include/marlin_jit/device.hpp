@@ -8,6 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "marlin_jit/export.h"
+
+MARLIN_JIT_API_BEGIN
 namespace marlin_jit {
 
 struct DeviceInfo {
@@ -31,3 +34,4 @@ std::optional<int> driver_version() noexcept;
 std::vector<DeviceInfo> list_devices();
 
 }  // namespace marlin_jit
+MARLIN_JIT_API_END

@@ -10,7 +10,9 @@
 #include <vector>
 
 #include "marlin_jit/types.hpp"
+#include "marlin_jit/export.h"
 
+MARLIN_JIT_API_BEGIN
 namespace marlin_jit {
 
 inline constexpr int kMinSm = 80;             // Marlin needs Ampere's mma.sync / cp.async
@@ -60,3 +62,4 @@ void check_moe(const ProblemSpec& problem);
 void check_supported(const ProblemSpec& problem);
 
 }  // namespace marlin_jit
+MARLIN_JIT_API_END

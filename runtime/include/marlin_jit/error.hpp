@@ -8,6 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "marlin_jit/export.h"
+
+MARLIN_JIT_API_BEGIN
 namespace marlin_jit {
 
 enum class ErrorCode { config = 1, compile = 2, driver = 3, cache = 4, internal = 5 };
@@ -77,3 +80,4 @@ class InternalError : public Error {
 };
 
 }  // namespace marlin_jit
+MARLIN_JIT_API_END

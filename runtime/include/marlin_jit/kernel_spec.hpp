@@ -10,7 +10,9 @@
 #include <string_view>
 
 #include "marlin_jit/types.hpp"
+#include "marlin_jit/export.h"
 
+MARLIN_JIT_API_BEGIN
 namespace marlin_jit {
 
 // Fields a kind does not name (prep: dtype, group_size, tile, activation; dense: activation, prep_op) keep their
@@ -34,3 +36,4 @@ std::string to_string(const KernelSpec& spec);
 KernelSpec parse_kernel_spec(std::string_view text);
 
 }  // namespace marlin_jit
+MARLIN_JIT_API_END

@@ -7,6 +7,9 @@
 #include <optional>
 #include <string_view>
 
+#include "marlin_jit/export.h"
+
+MARLIN_JIT_API_BEGIN
 namespace marlin_jit {
 
 enum class LogLevel { trace, debug, info, warn, error, off };
@@ -22,3 +25,4 @@ using LogCallback = std::function<void(LogLevel, std::string_view)>;
 void set_log_callback(LogCallback callback);
 
 }  // namespace marlin_jit
+MARLIN_JIT_API_END

@@ -9,7 +9,14 @@
 #include <cuda.h>
 
 #include "marlin_jit/types.hpp"
+#include "marlin_jit/export.h"
 
+// The library's private accessor: declared outside the exported region, defined in runtime/src only.
+namespace marlin_jit::detail {
+struct PreparedLayerAccess;
+}
+
+MARLIN_JIT_API_BEGIN
 namespace marlin_jit {
 
 class Runtime;
@@ -36,11 +43,10 @@ class PreparedNvfp4Linear {
   std::int64_t padded_n() const;  // N rounded up to the kernel's N granularity
   int device() const;
 
+ private:
+  friend struct detail::PreparedLayerAccess;  // the library makes and reads layers (runtime/src/ops)
   struct Impl;
   explicit PreparedNvfp4Linear(std::unique_ptr<Impl> impl);
-  const Impl& impl() const { return *impl_; }
-
- private:
   std::unique_ptr<Impl> impl_;
 };
 
@@ -71,3 +77,4 @@ void apply_nvfp4_linear(Runtime& runtime, const PreparedNvfp4Linear& layer, cons
                         CUstream stream);
 
 }  // namespace marlin_jit
+MARLIN_JIT_API_END

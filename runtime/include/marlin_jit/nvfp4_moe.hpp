@@ -15,7 +15,14 @@
 #include <cuda.h>
 
 #include "marlin_jit/types.hpp"
+#include "marlin_jit/export.h"
 
+// The library's private accessor: declared outside the exported region, defined in runtime/src only.
+namespace marlin_jit::detail {
+struct PreparedLayerAccess;
+}
+
+MARLIN_JIT_API_BEGIN
 namespace marlin_jit {
 
 class Runtime;
@@ -52,11 +59,10 @@ class PreparedNvfp4Moe {
   Activation activation() const;
   int device() const;
 
+ private:
+  friend struct detail::PreparedLayerAccess;  // the library makes and reads layers (runtime/src/ops)
   struct Impl;
   explicit PreparedNvfp4Moe(std::unique_ptr<Impl> impl);
-  const Impl& impl() const { return *impl_; }
-
- private:
   std::unique_ptr<Impl> impl_;
 };
 
@@ -91,3 +97,4 @@ void apply_nvfp4_moe(Runtime& runtime, const PreparedNvfp4Moe& layer, const MoeA
 std::uint64_t moe_routing_errors(CUstream stream);
 
 }  // namespace marlin_jit
+MARLIN_JIT_API_END

@@ -14,6 +14,14 @@
 
 #include <cuda.h>
 
+#include "marlin_jit/export.h"
+
+// The library's private accessor: declared outside the exported region, defined in runtime/src only.
+namespace marlin_jit::detail {
+struct KernelHandleAccess;
+}
+
+MARLIN_JIT_API_BEGIN
 namespace marlin_jit {
 
 struct RuntimeOptions {
@@ -73,10 +81,10 @@ class KernelHandle {
   const CompiledKernel& compiled() const;
   bool valid() const { return state_ != nullptr; }
 
+ private:
+  friend struct detail::KernelHandleAccess;  // the Runtime makes handles (runtime/src/kernel_handle_state.hpp)
   struct State;
   explicit KernelHandle(std::shared_ptr<const State> state) : state_(std::move(state)) {}
-
- private:
   std::shared_ptr<const State> state_;
 };
 
@@ -121,10 +129,10 @@ class Runtime {
   // The override template folder in use, or nullopt for the embedded templates.
   const std::optional<std::filesystem::path>& template_dir() const;
 
-  struct Impl;
-
  private:
+  struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace marlin_jit
+MARLIN_JIT_API_END

@@ -11,7 +11,9 @@
 
 #include "marlin_jit/nvfp4_linear.hpp"
 #include "marlin_jit/types.hpp"
+#include "marlin_jit/export.h"
 
+MARLIN_JIT_API_BEGIN
 namespace marlin_jit {
 
 class Runtime;
@@ -37,3 +39,4 @@ struct SelfCheckReport {
 SelfCheckReport run_self_check(Runtime& runtime);
 
 }  // namespace marlin_jit
+MARLIN_JIT_API_END

@@ -6,6 +6,9 @@
 #include <string>
 #include <string_view>
 
+#include "marlin_jit/export.h"
+
+MARLIN_JIT_API_BEGIN
 namespace marlin_jit {
 
 enum class DType { fp16, bf16 };
@@ -45,3 +48,4 @@ std::optional<Activation> parse_activation(std::string_view);
 std::optional<TileConfig> parse_tile_config(std::string_view);
 
 }  // namespace marlin_jit
+MARLIN_JIT_API_END

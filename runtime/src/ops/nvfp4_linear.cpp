@@ -19,10 +19,13 @@
 #include "ops/gemm_plan.hpp"
 #include "ops/layer_device.hpp"
 #include "ops/nvfp4_prepare.hpp"
+#include "ops/prepared_layer_access.hpp"
 #include "ops/prep_launch.hpp"
 #include "ops/workspace_pool.hpp"
 
 namespace marlin_jit {
+
+using LinearState = detail::PreparedLayerAccess::LinearState;
 
 struct PreparedNvfp4Linear::Impl {
   ops::LayerDevice where;
@@ -34,6 +37,9 @@ struct PreparedNvfp4Linear::Impl {
 };
 
 PreparedNvfp4Linear::PreparedNvfp4Linear(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+PreparedNvfp4Linear detail::PreparedLayerAccess::make(std::unique_ptr<LinearState>&& state) {
+  return PreparedNvfp4Linear(std::move(state));
+}
 PreparedNvfp4Linear::PreparedNvfp4Linear(PreparedNvfp4Linear&&) noexcept = default;
 PreparedNvfp4Linear& PreparedNvfp4Linear::operator=(PreparedNvfp4Linear&&) noexcept = default;
 PreparedNvfp4Linear::~PreparedNvfp4Linear() = default;
@@ -46,7 +52,7 @@ namespace {
 
 // Large M: the layer dequantized into per-stream scratch (dtype [N][K], weights rounded once), the bias broadcast
 // into the output, then out = A · Wᵀ + out through cuBLAS.
-void apply_dequantized(Runtime& runtime, const PreparedNvfp4Linear::Impl& prepared, const LinearApplyArgs& args,
+void apply_dequantized(Runtime& runtime, const LinearState& prepared, const LinearApplyArgs& args,
                        CUstream stream) {
   const bool bf16 = args.dtype == DType::bf16;
   CUdeviceptr dense = ops::acquire_dense_weights(stream, static_cast<std::uint64_t>(prepared.n * prepared.k) * 2);
@@ -86,7 +92,7 @@ PreparedNvfp4Linear prepare_nvfp4_linear(Runtime& runtime, const Nvfp4Checkpoint
   dispatch::check_device_pointer("weight_scale", layer.weight_scale);
   dispatch::check_global_scale("weight_scale_2", layer.weight_scale_2);
 
-  auto impl = std::make_unique<PreparedNvfp4Linear::Impl>();
+  auto impl = std::make_unique<LinearState>();
   impl->where = ops::current_layer_device();
   impl->memory = ops::DeviceAllocations(impl->where.context);
   impl->n = layer.n;
@@ -118,12 +124,12 @@ PreparedNvfp4Linear prepare_nvfp4_linear(Runtime& runtime, const Nvfp4Checkpoint
     throw ConfigError("nvfp4_scale_finite", "NaN (0x7F or 0xFF)", "finite e4m3 codes",
                       "weight_scale holds NaN codes; the layer cannot be served");
   }
-  return PreparedNvfp4Linear(std::move(impl));
+  return detail::PreparedLayerAccess::make(std::move(impl));
 }
 
 void apply_nvfp4_linear(Runtime& runtime, const PreparedNvfp4Linear& layer, const LinearApplyArgs& args,
                         CUstream stream) {
-  const PreparedNvfp4Linear::Impl& prepared = layer.impl();
+  const LinearState& prepared = detail::PreparedLayerAccess::state(layer);
   check_dtype(QuantType::nvfp4, args.dtype);
   if (args.m == 0) return;  // an empty batch is a valid no-op
   check_dimension("m", args.m);

@@ -22,9 +22,12 @@
 #include "ops/moe_plan.hpp"
 #include "ops/nvfp4_moe_phases.hpp"
 #include "ops/nvfp4_prepare.hpp"
+#include "ops/prepared_layer_access.hpp"
 #include "ops/workspace_pool.hpp"
 
 namespace marlin_jit {
+
+using MoeState = detail::PreparedLayerAccess::MoeState;
 
 struct PreparedNvfp4Moe::Impl {
   ops::LayerDevice where;
@@ -38,6 +41,9 @@ struct PreparedNvfp4Moe::Impl {
 };
 
 PreparedNvfp4Moe::PreparedNvfp4Moe(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+PreparedNvfp4Moe detail::PreparedLayerAccess::make(std::unique_ptr<MoeState>&& state) {
+  return PreparedNvfp4Moe(std::move(state));
+}
 PreparedNvfp4Moe::PreparedNvfp4Moe(PreparedNvfp4Moe&&) noexcept = default;
 PreparedNvfp4Moe& PreparedNvfp4Moe::operator=(PreparedNvfp4Moe&&) noexcept = default;
 PreparedNvfp4Moe::~PreparedNvfp4Moe() = default;
@@ -96,7 +102,7 @@ void copy_bias(CUdeviceptr copy, CUdeviceptr source, std::int64_t count, CUstrea
 
 // Allocates one projection's prepared buffers for every expert (before any kernel is enqueued, so a failed
 // allocation never frees memory a queued kernel still writes).
-void allocate_projection(PreparedNvfp4Moe::Impl& layer, ops::Nvfp4PrepareJob& job) {
+void allocate_projection(MoeState& layer, ops::Nvfp4PrepareJob& job) {
   job.experts = layer.experts;
   job.prepared_words = layer.memory.allocate(
       static_cast<std::uint64_t>(ops::prepared_words(job.n_padded, job.k_padded) * layer.experts) * 4);
@@ -108,7 +114,7 @@ void allocate_projection(PreparedNvfp4Moe::Impl& layer, ops::Nvfp4PrepareJob& jo
 
 PreparedNvfp4Moe prepare_nvfp4_moe(Runtime& runtime, const Nvfp4MoeCheckpoint& checkpoint, CUstream stream) {
   validate_checkpoint(checkpoint);
-  auto impl = std::make_unique<PreparedNvfp4Moe::Impl>();
+  auto impl = std::make_unique<MoeState>();
   impl->where = ops::current_layer_device();
   impl->memory = ops::DeviceAllocations(impl->where.context);
   impl->activation = checkpoint.activation;
@@ -162,12 +168,12 @@ PreparedNvfp4Moe prepare_nvfp4_moe(Runtime& runtime, const Nvfp4MoeCheckpoint& c
     throw ConfigError("nvfp4_scale_finite", name + " holds NaN (0x7F or 0xFF)", "finite e4m3 codes",
                       name + " holds NaN codes; the layer cannot be served");
   }
-  return PreparedNvfp4Moe(std::move(impl));
+  return detail::PreparedLayerAccess::make(std::move(impl));
 }
 
 namespace {
 
-void validate_apply(const PreparedNvfp4Moe::Impl& layer, const MoeApplyArgs& args) {
+void validate_apply(const MoeState& layer, const MoeApplyArgs& args) {
   ProblemSpec problem = moe_problem(layer.activation, layer.experts, layer.hidden, layer.intermediate);
   problem.dtype = args.dtype;
   problem.sm = layer.where.limits.sm;
@@ -205,7 +211,7 @@ ops::GemmParams grouped_params(const ops::MoePlan& plan, const ops::MoeWorkspace
   return p;
 }
 
-void launch_grouped(Runtime& runtime, const PreparedNvfp4Moe::Impl& layer, DType dtype, Activation epilogue,
+void launch_grouped(Runtime& runtime, const MoeState& layer, DType dtype, Activation epilogue,
                     const ops::GroupedGemmPlan& gemm, int max_blocks, const ops::SplitWorkspace& split,
                     ops::GemmParams& params, CUstream stream) {
   KernelSpec spec;
@@ -233,7 +239,7 @@ void launch_grouped(Runtime& runtime, const PreparedNvfp4Moe::Impl& layer, DType
   kernel.launch(dims, stream, args);
 }
 
-void launch_align(Runtime& runtime, const PreparedNvfp4Moe::Impl& layer, const MoeApplyArgs& args,
+void launch_align(Runtime& runtime, const MoeState& layer, const MoeApplyArgs& args,
                   const ops::MoePlan& plan, const ops::MoeWorkspace& scratch, CUstream stream) {
   const int* topk_ids = reinterpret_cast<const int*>(args.topk_ids);
   int slots = static_cast<int>(plan.slots), experts = static_cast<int>(layer.experts);
@@ -250,7 +256,7 @@ void launch_align(Runtime& runtime, const PreparedNvfp4Moe::Impl& layer, const M
   ops::prep_kernel(runtime, layer.where.limits.sm, kPrepMoeAlign).launch(dims, stream, kernel_args);
 }
 
-void launch_sum(Runtime& runtime, const PreparedNvfp4Moe::Impl& layer, const MoeApplyArgs& args,
+void launch_sum(Runtime& runtime, const MoeState& layer, const MoeApplyArgs& args,
                 const ops::MoeWorkspace& scratch, CUstream stream) {
   const void* slot_rows = reinterpret_cast<const void*>(scratch.slot_outputs);
   int slot_stride = static_cast<int>(layer.hidden_padded), topk = args.topk;
@@ -266,7 +272,7 @@ void launch_sum(Runtime& runtime, const PreparedNvfp4Moe::Impl& layer, const Moe
 }
 
 // GEMM1: gathered hidden rows × W1 with the fused activation, into the intermediate rows.
-ops::GemmParams gemm1_params(const PreparedNvfp4Moe::Impl& layer, const MoeApplyArgs& args, const ops::MoePlan& plan,
+ops::GemmParams gemm1_params(const MoeState& layer, const MoeApplyArgs& args, const ops::MoePlan& plan,
                              const ops::MoeWorkspace& scratch) {
   ops::GemmParams gemm1 = grouped_params(plan, scratch);
   gemm1.a = reinterpret_cast<const void*>(args.hidden_states);
@@ -289,7 +295,7 @@ ops::GemmParams gemm1_params(const PreparedNvfp4Moe::Impl& layer, const MoeApply
 }
 
 // GEMM2: intermediate rows × W2, each slot's row times its top-k weight, into the slot output rows.
-ops::GemmParams gemm2_params(const PreparedNvfp4Moe::Impl& layer, const MoeApplyArgs& args, const ops::MoePlan& plan,
+ops::GemmParams gemm2_params(const MoeState& layer, const MoeApplyArgs& args, const ops::MoePlan& plan,
                              const ops::MoeWorkspace& scratch) {
   ops::GemmParams gemm2 = grouped_params(plan, scratch);
   gemm2.a = reinterpret_cast<const void*>(scratch.intermediate);
@@ -315,7 +321,7 @@ ops::GemmParams gemm2_params(const PreparedNvfp4Moe::Impl& layer, const MoeApply
 // The separate-activation measurement (MoePhaseOptions): GEMM1 with the plain epilogue stores raw rows (gate and
 // up interleaved by 16 columns when gated) into the slot output buffer, which GEMM2 overwrites only later; then the
 // activation kernel writes the intermediate rows.
-void launch_gemm1_then_activation(Runtime& runtime, const PreparedNvfp4Moe::Impl& layer, const MoeApplyArgs& args,
+void launch_gemm1_then_activation(Runtime& runtime, const MoeState& layer, const MoeApplyArgs& args,
                                   const ops::MoePlan& plan, const ops::MoeWorkspace& scratch,
                                   const ops::SplitWorkspace& split, CUstream stream,
                                   const std::function<void(const char* phase)>& after_phase) {
@@ -345,7 +351,7 @@ void launch_gemm1_then_activation(Runtime& runtime, const PreparedNvfp4Moe::Impl
 void ops::apply_nvfp4_moe_phased(Runtime& runtime, const PreparedNvfp4Moe& prepared, const MoeApplyArgs& args,
                                  CUstream stream, const std::function<void(const char* phase)>& after_phase,
                                  const MoePhaseOptions& options) {
-  const PreparedNvfp4Moe::Impl& layer = prepared.impl();
+  const MoeState& layer = detail::PreparedLayerAccess::state(prepared);
   check_dtype(QuantType::nvfp4, args.dtype);
   if (args.m == 0) return;  // an empty batch is a valid no-op
   validate_apply(layer, args);

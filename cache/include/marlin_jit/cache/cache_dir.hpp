@@ -7,6 +7,9 @@
 #include <filesystem>
 #include <vector>
 
+#include "marlin_jit/export.h"
+
+MARLIN_JIT_API_BEGIN
 namespace marlin_jit::cache {
 
 inline constexpr std::uint64_t kDefaultMaxBytes = 2ull << 30;
@@ -24,3 +27,4 @@ std::uint64_t default_max_bytes();
 std::vector<std::filesystem::path> default_read_only_cache_dirs();
 
 }  // namespace marlin_jit::cache
+MARLIN_JIT_API_END

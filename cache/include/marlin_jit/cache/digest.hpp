@@ -9,6 +9,9 @@
 #include <string>
 #include <string_view>
 
+#include "marlin_jit/export.h"
+
+MARLIN_JIT_API_BEGIN
 namespace marlin_jit::cache {
 
 struct Digest {
@@ -27,3 +30,4 @@ struct DigestHash {
 };
 
 }  // namespace marlin_jit::cache
+MARLIN_JIT_API_END

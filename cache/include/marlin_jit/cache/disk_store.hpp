@@ -21,7 +21,9 @@
 #include "marlin_jit/cache/cache_dir.hpp"
 #include "marlin_jit/cache/digest.hpp"
 #include "marlin_jit/cache/entry_format.hpp"
+#include "marlin_jit/export.h"
 
+MARLIN_JIT_API_BEGIN
 namespace marlin_jit::cache {
 
 struct StoreOptions {
@@ -107,3 +109,4 @@ class DiskStore {
 };
 
 }  // namespace marlin_jit::cache
+MARLIN_JIT_API_END

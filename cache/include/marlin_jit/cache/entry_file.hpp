@@ -11,6 +11,9 @@
 #include <system_error>
 #include <vector>
 
+#include "marlin_jit/export.h"
+
+MARLIN_JIT_API_BEGIN
 namespace marlin_jit::cache {
 
 // Which file, and which bytes, a read saw: enough to tell if the path now names something else.
@@ -43,3 +46,4 @@ bool remove_if_unchanged(const std::filesystem::path& path, const FileIdentity& 
 bool is_temp_file_name(std::string_view file_name);
 
 }  // namespace marlin_jit::cache
+MARLIN_JIT_API_END

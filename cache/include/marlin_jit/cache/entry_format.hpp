@@ -26,7 +26,9 @@
 #include <vector>
 
 #include "marlin_jit/cache/digest.hpp"
+#include "marlin_jit/export.h"
 
+MARLIN_JIT_API_BEGIN
 namespace marlin_jit::cache {
 
 inline constexpr std::uint32_t kEntryFormatVersion = 1;
@@ -59,3 +61,4 @@ struct EntryHeader {
 std::optional<EntryHeader> peek_entry_header(std::span<const char> prefix, std::string* why_not = nullptr);
 
 }  // namespace marlin_jit::cache
+MARLIN_JIT_API_END

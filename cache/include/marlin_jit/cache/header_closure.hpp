@@ -9,6 +9,9 @@
 #include <utility>
 #include <vector>
 
+#include "marlin_jit/export.h"
+
+MARLIN_JIT_API_BEGIN
 namespace marlin_jit::cache {
 
 class KeyBuilder;
@@ -36,3 +39,4 @@ HeaderClosure include_closure(const std::string& root_header, const HeaderReader
 void add_closure_to_key(const HeaderClosure& closure, KeyBuilder& key);
 
 }  // namespace marlin_jit::cache
+MARLIN_JIT_API_END

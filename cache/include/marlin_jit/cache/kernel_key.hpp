@@ -10,7 +10,9 @@
 #include <string_view>
 
 #include "marlin_jit/cache/digest.hpp"
+#include "marlin_jit/export.h"
 
+MARLIN_JIT_API_BEGIN
 namespace marlin_jit::cache {
 
 // Bump when the serialization below, or the meaning of any field the runtime adds, changes: every old key misses.
@@ -53,3 +55,4 @@ class KeyBuilder {
 };
 
 }  // namespace marlin_jit::cache
+MARLIN_JIT_API_END
